@@ -1,0 +1,141 @@
+"""MLP baseline with the same interface as :class:`~numpykan.KAN`.
+
+Each hidden layer is ``h = act(x @ W + b)``, the last one is linear. Used for
+the report's KAN-vs-MLP comparisons at equal parameter count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import checkpoint
+from .activations import BASE_FUNCTIONS
+from .layer import _check_dtype
+from .losses import get_loss
+from .model import _check_width
+from .network import Network, check_target
+
+__all__ = ["MLP", "DenseLayer"]
+
+_ACTIVATIONS = dict(BASE_FUNCTIONS)
+_ACTIVATIONS["tanh"] = (np.tanh, lambda x: 1.0 - np.tanh(x) ** 2)
+_ACTIVATIONS["relu"] = (lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(x.dtype))
+
+
+class DenseLayer:
+    """``y = act(x @ W + b)``: ``(B, I) -> (B, O)``; ``W`` ``(I, O)``, ``b`` ``(O,)``.
+
+    Initialization as PyTorch's ``nn.Linear``: ``W, b ~ U(-1/sqrt(I), 1/sqrt(I))``.
+    """
+
+    def __init__(self, in_dim, out_dim, activation="silu", seed=0, dtype=np.float64):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        a = 1.0 / np.sqrt(in_dim)
+        self.params = {"W": rng.uniform(-a, a, (in_dim, out_dim)).astype(dtype),
+                       "b": rng.uniform(-a, a, out_dim).astype(dtype)}
+        self.grads = {key: np.zeros_like(v) for key, v in self.params.items()}
+        self.activation = activation
+        self.cache = None
+
+    def forward(self, x, need_grad=True):
+        act, _ = _ACTIVATIONS[self.activation]
+        z = x @ self.params["W"] + self.params["b"]            # (B, I) x (I, O) -> (B, O)
+        self.cache = (x, z) if need_grad else None
+        return act(z)                                          # (B, O)
+
+    def backward(self, dy):
+        """``dz = dy * act'(z)``; ``dW = x.T @ dz``; ``db = sum_b dz``; ``dx = dz @ W.T``."""
+        x, z = self.cache
+        _, dact = _ACTIVATIONS[self.activation]
+        dz = dy * dact(z)                                      # (B, O)
+        self.grads.update(W=x.T @ dz, b=dz.sum(axis=0))        # (I, O), (O,)
+        return dz @ self.params["W"].T                         # (B, O) x (O, I) -> (B, I)
+
+
+class MLP(Network):
+    """Multi-layer perceptron with biases; same ``forward/backward/parameters/fit`` as KAN.
+
+    Parameters
+    ----------
+    width : list of int
+        Nodes per layer, e.g. ``[2, 30, 1]``.
+    activation : {"silu", "tanh", "relu", "identity"}
+        Of the hidden layers; the output layer is linear.
+    seed : int
+    dtype : float64 (default) or float32
+
+    Examples
+    --------
+    >>> mlp = MLP([2, 30, 1], seed=0)
+    >>> mlp.num_parameters()            # 2*30 + 30 + 30*1 + 1
+    121
+    """
+
+    def __init__(self, width, activation="silu", seed=0, dtype=np.float64):
+        self.width = _check_width(width)
+        self.dtype = _check_dtype(dtype)
+        seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
+        n = len(self.width) - 1
+        self.layers = [
+            DenseLayer(self.width[l], self.width[l + 1],
+                       activation if l < n - 1 else "identity",
+                       np.random.default_rng(seeds[l]), self.dtype)
+            for l in range(n)
+        ]
+        self.config = dict(width=self.width, activation=activation,
+                           seed=None if seed is None else int(seed), dtype=np.dtype(self.dtype).name)
+        self.grad_input = None
+
+    def __repr__(self):
+        return (f"MLP(width={self.width}, activation={self.config['activation']!r}, "
+                f"parameters={self.num_parameters()})")
+
+    def forward(self, x):
+        h = self._input(x)
+        for layer in self.layers:
+            h = layer.forward(h)
+        return h
+
+    def backward(self, dy):
+        d = dy
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+        self.grad_input = d
+        return d
+
+    def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
+        """Prediction loss and gradients. ``lamb`` must be 0: an MLP has no edge activations."""
+        if lamb:
+            raise ValueError(f"lamb must be 0 for an MLP (no edge activations to regularize), got {lamb}")
+        fn = get_loss(loss)
+        x = self._input(x)
+        y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
+        out = self.forward(x)
+        value, dout = fn(out, y)
+        self.backward(dout)
+        self.last_loss = dict(pred=value, reg=0.0, out=out, y=y)
+        return value
+
+    def save(self, path):
+        arrays = {f"layer{l}.{key}": v for l, layer in enumerate(self.layers)
+                  for key, v in layer.params.items()}
+        return checkpoint.save_checkpoint(path, "MLP", self.config, arrays)
+
+    @classmethod
+    def load(cls, path):
+        config, arrays = checkpoint.load_checkpoint(path, "MLP")
+        try:
+            model = cls(**config)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"checkpoint {path!r} has an invalid config: {err}") from None
+        for l, layer in enumerate(model.layers):
+            names = [f"layer{l}.W", f"layer{l}.b"]
+            checkpoint.require(arrays, names, path)
+            for key, name in zip(("W", "b"), names):
+                if arrays[name].shape != layer.params[key].shape:
+                    raise ValueError(f"checkpoint {path!r}: {name} has shape {arrays[name].shape}, "
+                                     f"expected {layer.params[key].shape}")
+                layer.params[key] = arrays[name].astype(model.dtype)
+        return model

@@ -1,0 +1,244 @@
+"""KAN: a stack of :class:`~numpykan.layer.KANLayer`; loss, gradient, grid update, save/load.
+
+Layer ``l`` maps ``width[l]`` nodes to ``width[l + 1]`` nodes; the nodes only
+sum their incoming edges. Training uses :meth:`KAN.loss_and_grad`, which runs
+the forward pass, the loss, the regularizer (:mod:`numpykan.regularization`)
+and the backward pass, and leaves every layer's ``grads`` filled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import checkpoint
+from .layer import KANLayer, _check_dtype
+from .losses import get_loss
+from .network import Network, check_target
+from .regularization import edge_norms, l1_entropy
+
+__all__ = ["KAN"]
+
+
+def _check_width(width):
+    if isinstance(width, (str, bytes)) or not hasattr(width, "__len__"):
+        raise TypeError(f"width must be a list of ints such as [2, 5, 1], got {width!r}")
+    if len(width) < 2:
+        raise ValueError(f"width needs at least an input and an output size, got {list(width)}")
+    for w in width:
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
+            raise ValueError(f"width must hold positive ints, got {list(width)}")
+    return [int(w) for w in width]
+
+
+class KAN(Network):
+    """Kolmogorov-Arnold Network.
+
+    Parameters
+    ----------
+    width : list of int
+        Nodes per layer, e.g. ``[2, 5, 1]``.
+    grid : int
+        Grid intervals ``G`` per edge.
+    k : int
+        Spline degree (pykan's "order").
+    grid_range : (float, float)
+        Base interval of the initial grids.
+    base_fun : {"silu", "identity", "zero"}
+    seed : int
+        Seeds all initial parameters (each layer gets its own stream).
+    dtype : float64 (default) or float32
+        float64 for teaching and gradient checks, float32 for speed; every
+        array of the model, its gradients and its optimizer state use it.
+    noise_scale : float
+        Size of the initial spline coefficients (see :class:`KANLayer`).
+    grid_eps : float in [0, 1]
+        Default mix of uniform and sample-quantile grids in :meth:`update_grid`.
+
+    Examples
+    --------
+    >>> model = KAN([2, 5, 1], grid=5, k=3, seed=0)
+    >>> model(np.zeros((4, 2))).shape
+    (4, 1)
+    >>> model.num_parameters()          # 2*5*(5+3+2) + 5*1*(5+3+2)
+    150
+    """
+
+    def __init__(self, width, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu", seed=0,
+                 dtype=np.float64, noise_scale=0.5, grid_eps=0.02):
+        self.width = _check_width(width)
+        self.dtype = _check_dtype(dtype)
+        self.grid_eps = float(grid_eps)
+        if not 0.0 <= self.grid_eps <= 1.0:
+            raise ValueError(f"grid_eps must be in [0, 1], got {grid_eps}")
+        seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
+        self.layers = [
+            KANLayer(self.width[l], self.width[l + 1], grid=grid, k=k, grid_range=grid_range,
+                     base_fun=base_fun, noise_scale=noise_scale,
+                     seed=np.random.default_rng(seeds[l]), dtype=self.dtype)
+            for l in range(len(self.width) - 1)
+        ]
+        self.config = dict(width=self.width, grid=int(grid), k=int(k),
+                           grid_range=[float(v) for v in grid_range], base_fun=base_fun,
+                           seed=None if seed is None else int(seed),
+                           dtype=np.dtype(self.dtype).name, noise_scale=float(noise_scale),
+                           grid_eps=self.grid_eps)
+        self.grad_input = None
+
+    def __repr__(self):
+        return (f"KAN(width={self.width}, grid={self.layers[0].G}, k={self.layers[0].k}, "
+                f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
+
+    # -- forward and backward ---------------------------------------------------
+    def forward(self, x):
+        """Model output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; every layer caches."""
+        h = self._input(x)
+        for layer in self.layers:
+            h = layer.forward(h)                               # (B, width[l+1])
+        return h
+
+    def backward(self, dy, dA=None):
+        """Backpropagate ``dy = dL/dout`` through all layers; return ``dL/dx``.
+
+        ``dA`` (one ``(B, I_l, O_l)`` array or None per layer) adds a loss on
+        the edge activations (the regularizer) to each layer's gradients. This
+        is the one place where the two gradient streams meet::
+
+            dL/dx_l = (through the layer's output) + (through its activations)
+        """
+        d = dy
+        for l in reversed(range(len(self.layers))):
+            layer = self.layers[l]
+            dx = layer.backward(d)                             # (B, width[l])
+            if dA is not None and dA[l] is not None:
+                dx = dx + layer.backward_activations(dA[l])    # regularizer's share
+            d = dx
+        self.grad_input = d
+        return d
+
+    def regularization(self, lamb_l1=1.0, lamb_entropy=2.0):
+        """Regularizer ``sum_l R_l`` of the last forward pass and ``dR/dA_l`` per layer."""
+        total, dA = 0.0, []
+        for layer in self.layers:
+            R, d = l1_entropy(layer.activations(), lamb_l1, lamb_entropy)
+            total += R
+            dA.append(d)
+        return total, dA
+
+    def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
+        """Total loss and every layer's gradient.
+
+        ``total = loss(model(x), y) + lamb * sum_l (lamb_l1 |Phi_l|_1 + lamb_entropy S(Phi_l))``
+
+        Parameters
+        ----------
+        x : ndarray, shape (B, width[0])
+        y : ndarray, shape (B, width[-1]) for ``mse``; int labels ``(B,)`` for ``ce``
+        loss : {"mse", "ce"}
+        lamb, lamb_l1, lamb_entropy : float
+            Regularization weights (see :mod:`numpykan.regularization`).
+
+        Returns
+        -------
+        float
+            The total loss. Gradients are in ``layer.grads`` for every layer,
+            ``dL/dx`` in ``self.grad_input``; ``self.last_loss`` holds the parts
+            (``pred``, ``reg``) and the outputs ``out``.
+        """
+        fn = get_loss(loss)
+        x = self._input(x)
+        y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
+        lamb = float(lamb)
+        if lamb < 0 or not np.isfinite(lamb):
+            raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
+        out = self.forward(x)                                  # (B, width[-1])
+        value, dout = fn(out, y)
+        reg, dA = 0.0, None
+        if lamb > 0:
+            reg, dA = self.regularization(lamb_l1, lamb_entropy)
+            dA = [lamb * d for d in dA]
+        self.backward(dout, dA)
+        self.last_loss = dict(pred=value, reg=lamb * reg, out=out, y=y)
+        return value + lamb * reg
+
+    # -- grids --------------------------------------------------------------------
+    def update_grid(self, x, grid_eps=None):
+        """Grid update from samples, layer by layer (see :meth:`KANLayer.update_grid`).
+
+        Layer ``l`` is updated from its input, which is recomputed after layer
+        ``l - 1`` changed; each refit keeps the layer's function at the samples.
+        """
+        grid_eps = self.grid_eps if grid_eps is None else grid_eps
+        h = self._input(x)
+        for layer in self.layers:
+            layer.update_grid(h, grid_eps)
+            h = layer.forward(h, need_grad=False)
+
+    def refine(self, new_grid, x=None):
+        """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
+
+        Each layer's splines are refit by least squares to the old ones (at the
+        samples ``x`` propagated through the model, or at uniform points over
+        each base interval); see :meth:`KANLayer.resized`.
+        """
+        new = KAN.__new__(KAN)
+        new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
+        new.config = dict(self.config, grid=int(new_grid))
+        new.grad_input = None
+        h = None if x is None else self._input(x)
+        new.layers = []
+        for layer in self.layers:
+            new.layers.append(layer.resized(new_grid, h))
+            if h is not None:
+                h = layer.forward(h, need_grad=False)
+        return new
+
+    # -- importance and pruning ---------------------------------------------------------
+    def edge_scores(self, x):
+        """Edge sizes ``|phi_ij|_1 = mean_b |phi_ij(x_b)|`` per layer, from samples ``x``."""
+        h = self._input(x)
+        scores = []
+        for layer in self.layers:
+            h = layer.forward(h)
+            scores.append(edge_norms(layer.activations()))     # (I_l, O_l)
+        return scores
+
+    # -- checkpoints ------------------------------------------------------------------
+    def save(self, path):
+        """Write the model to ``path`` (``.npz``, arrays and a JSON config only); return the path."""
+        arrays = {}
+        for l, layer in enumerate(self.layers):
+            for key, v in layer.params.items():
+                arrays[f"layer{l}.{key}"] = v
+            arrays[f"layer{l}.grid"] = layer.grid
+            arrays[f"layer{l}.mask"] = layer.mask
+        return checkpoint.save_checkpoint(path, "KAN", self.config, arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save` (never unpickles)."""
+        config, arrays = checkpoint.load_checkpoint(path, "KAN")
+        try:
+            model = cls(**config)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"checkpoint {path!r} has an invalid config: {err}") from None
+        for l, layer in enumerate(model.layers):
+            names = [f"layer{l}.{key}" for key in ("coef", "w_b", "w_s", "grid", "mask")]
+            checkpoint.require(arrays, names, path)
+            coef = arrays[names[0]]
+            I, O = layer.in_dim, layer.out_dim
+            if coef.ndim != 3 or coef.shape[:2] != (I, O):
+                raise ValueError(f"checkpoint {path!r}: {names[0]} has shape {coef.shape}, "
+                                 f"expected ({I}, {O}, K)")
+            K = coef.shape[2]
+            expected = {"w_b": (I, O), "w_s": (I, O), "grid": (I, K + layer.k + 1), "mask": (I, O)}
+            for key, shape in expected.items():
+                a = arrays[f"layer{l}.{key}"]
+                if a.shape != shape:
+                    raise ValueError(f"checkpoint {path!r}: layer{l}.{key} has shape {a.shape}, "
+                                     f"expected {shape}")
+            for key in ("coef", "w_b", "w_s"):
+                layer.params[key] = arrays[f"layer{l}.{key}"].astype(model.dtype)
+                layer.grads[key] = np.zeros_like(layer.params[key])
+            layer.grid = arrays[f"layer{l}.grid"].astype(model.dtype)
+            layer.mask = arrays[f"layer{l}.mask"].astype(model.dtype)
+        return model

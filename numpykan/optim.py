@@ -1,0 +1,427 @@
+"""Minimal optimizers: SGD (with momentum), Adam and AdamW.
+
+The parameter protocol
+----------------------
+An optimizer takes ``model.parameters()``: a list of ``(params, grads)`` pairs
+of dicts, one pair per layer, the two dicts sharing keys, e.g.::
+
+    [({"coef": ndarray, "w_b": ndarray, "w_s": ndarray},   # params of layer 0
+      {"coef": ndarray, "w_b": ndarray, "w_s": ndarray}),  # grads of layer 0
+     ...]
+
+- The optimizer keeps the dicts, not the arrays: ``params[key]`` and
+  ``grads[key]`` are looked up again at every :meth:`Optimizer.step`, because a
+  backward pass assigns *new* gradient arrays and a grid refinement may assign
+  a new, differently shaped parameter.
+- Parameters are updated **in place** (``p -= ...``): the layers hold references
+  to these arrays, so rebinding a name would leave the layer untouched.
+- A key whose gradient is missing or ``None`` is skipped (a frozen parameter).
+- Optimizer state (moments) lives in ``self.state[(group index, key)]``, is
+  created with zeros in the parameter's dtype, and is re-created when the
+  parameter's shape or dtype changes. Each parameter carries its own step
+  count ``t`` used by the bias correction, so re-created state starts again
+  at ``t = 1``.
+
+Every ``_update`` method below is the textbook rule of its class docstring,
+line for line, in the same symbols: ``p`` parameter, ``g`` gradient, ``lr``
+learning rate, ``m``/``v`` first/second moments, ``t`` step number.
+
+Examples
+--------
+Minimize :math:`f(w) = (w - 3)^2`, whose gradient is :math:`2 (w - 3)`:
+
+>>> import numpy as np
+>>> w = np.array([0.0])
+>>> params, grads = {"w": w}, {}
+>>> opt = SGD([(params, grads)], lr=0.1, momentum=0.5)
+>>> for _ in range(100):
+...     grads["w"] = 2 * (params["w"] - 3)   # a "backward pass" assigns a new array
+...     opt.step()
+>>> round(float(w[0]), 9)                    # w itself was updated in place
+3.0
+"""
+
+from collections.abc import Mapping
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get_optimizer"]
+
+_PROTOCOL = (
+    "parameters must be a list of (params, grads) pairs of dicts, one pair per layer, "
+    "e.g. model.parameters() -> [({'coef': ndarray, ...}, {'coef': ndarray, ...}), ...]"
+)
+
+
+def _check_groups(parameters):
+    """Validate the (params, grads) protocol; return the pairs as a list of tuples."""
+    if isinstance(parameters, Mapping) or isinstance(parameters, (str, bytes, np.ndarray)):
+        raise TypeError(f"{_PROTOCOL}; got a {type(parameters).__name__}")
+    try:
+        groups = list(parameters)
+    except TypeError:
+        raise TypeError(f"{_PROTOCOL}; got a {type(parameters).__name__}") from None
+    out = []
+    for i, pair in enumerate(groups):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+                and isinstance(pair[0], Mapping) and isinstance(pair[1], Mapping)):
+            raise TypeError(f"{_PROTOCOL}; item {i} is a {type(pair).__name__}, not such a pair")
+        params, grads = pair
+        for key, p in params.items():
+            if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
+                what = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
+                raise TypeError(
+                    f"params[{key!r}] of pair {i} must be a floating-point ndarray "
+                    f"(it is updated in place), got {what}"
+                )
+        out.append((params, grads))
+    return out
+
+
+def _check_real(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _check_positive(value, name):
+    value = _check_real(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def _check_nonnegative(value, name):
+    value = _check_real(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def _check_unit_interval(value, name):
+    value = _check_real(value, name)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must lie in [0, 1), got {value}")
+    return value
+
+
+def _check_betas(betas):
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    return (_check_unit_interval(betas[0], "betas[0]"),
+            _check_unit_interval(betas[1], "betas[1]"))
+
+
+class Optimizer:
+    """Base class: walks the (params, grads) pairs and applies ``_update``.
+
+    Parameters
+    ----------
+    parameters : list of (dict, dict)
+        ``model.parameters()``; see the module docstring for the protocol.
+    lr : float
+        Learning rate, > 0. It is a plain attribute: a schedule may set
+        ``opt.lr`` between steps.
+
+    Attributes
+    ----------
+    groups : list of (dict, dict)
+        The (params, grads) pairs, kept by reference.
+    state : dict
+        ``(group index, key) -> {"t": int, <moment name>: ndarray, ...}``.
+    """
+
+    #: names of the per-parameter arrays this optimizer keeps (subclasses set it)
+    _moments = ()
+    #: hyperparameters saved by state_dict (besides lr)
+    _hyper = ()
+
+    def __init__(self, parameters, lr):
+        self.groups = _check_groups(parameters)
+        self.lr = _check_positive(lr, "lr")
+        self.state = {}
+
+    def _state_for(self, gi, key, p):
+        """Return the state of ``p``, (re)created with zeros if missing or stale."""
+        st = self.state.get((gi, key))
+        if st is None or "t" not in st or any(
+                n not in st or st[n].shape != p.shape or st[n].dtype != p.dtype
+                for n in self._moments):
+            st = {"t": 0}
+            for n in self._moments:
+                st[n] = np.zeros_like(p)
+            self.state[(gi, key)] = st
+        return st
+
+    def step(self):
+        """Update every parameter that has a gradient, in place, by one step.
+
+        Raises
+        ------
+        ValueError
+            If a gradient's shape differs from its parameter's shape (nothing
+            is updated in that case).
+        """
+        todo = []
+        for gi, (params, grads) in enumerate(self.groups):
+            for key, p in params.items():
+                g = grads.get(key)
+                if g is None:
+                    continue  # frozen, or no backward pass yet
+                g = np.asarray(g)
+                if g.shape != p.shape:
+                    raise ValueError(
+                        f"grads[{key!r}] of pair {gi} must have the shape of its "
+                        f"parameter {p.shape}, got {g.shape}"
+                    )
+                todo.append((gi, key, p, g.astype(p.dtype, copy=False)))
+        for gi, key, p, g in todo:  # validated everything first: no partial step
+            st = self._state_for(gi, key, p)
+            st["t"] += 1
+            self._update(p, g, st)
+
+    def _update(self, p, g, st):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def zero_grad(self):
+        """Set every gradient to a new zero array of its parameter's shape and dtype."""
+        for params, grads in self.groups:
+            for key, p in params.items():
+                grads[key] = np.zeros_like(p)
+
+    def state_dict(self):
+        """Return the optimizer's state as a flat dict of numbers, strings and arrays.
+
+        Keys are ``"name"``, ``"lr"``, the hyperparameters, and
+        ``"state.<group>.<key>.<moment>"`` / ``"state.<group>.<key>.t"`` for
+        each parameter. The arrays are copies, and the dict can be stored with
+        ``np.savez(path, **opt.state_dict())`` and read back with
+        ``dict(np.load(path))`` without pickle.
+        """
+        out = {"name": type(self).__name__, "lr": self.lr}
+        for h in self._hyper:
+            out[h] = getattr(self, h)
+        for (gi, key), st in self.state.items():
+            out[f"state.{gi}.{key}.t"] = st["t"]
+            for n in self._moments:
+                out[f"state.{gi}.{key}.{n}"] = st[n].copy()
+        return out
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and moments saved by :meth:`state_dict`.
+
+        Values may be 0-d arrays (as ``np.load`` returns them). Moments are
+        copied; a moment whose shape no longer matches its parameter is reset
+        at the next step, as after a grid refinement.
+
+        Raises
+        ------
+        ValueError
+            If the dict comes from another optimizer class or names a
+            parameter group that does not exist.
+        """
+        sd = dict(state_dict)
+        name = str(np.asarray(sd.get("name", "")))
+        if name != type(self).__name__:
+            raise ValueError(
+                f"state_dict is from optimizer {name!r}, cannot load it into "
+                f"{type(self).__name__}"
+            )
+        self.lr = _check_positive(float(np.asarray(sd["lr"])), "lr")
+        for h in self._hyper:
+            setattr(self, h, float(np.asarray(sd[h])))
+        state = {}
+        for k, v in sd.items():
+            if not k.startswith("state."):
+                continue
+            gi, rest = k[len("state."):].split(".", 1)
+            key, n = rest.rsplit(".", 1)
+            gi = int(gi)
+            if not 0 <= gi < len(self.groups):
+                raise ValueError(
+                    f"state_dict key {k!r} refers to group {gi}, but this optimizer "
+                    f"has {len(self.groups)} (params, grads) pairs"
+                )
+            st = state.setdefault((gi, key), {})
+            st[n] = int(np.asarray(v)) if n == "t" else np.array(v, copy=True)
+        self.state = state
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with (heavy-ball) momentum.
+
+    Parameters
+    ----------
+    parameters : list of (dict, dict)
+        ``model.parameters()``.
+    lr : float, default 1e-2
+        Learning rate, > 0.
+    momentum : float, default 0.0
+        Momentum coefficient :math:`\mu`, in [0, 1).
+
+    Notes
+    -----
+    With velocity :math:`v_0 = 0`, at each step
+
+    .. math:: v \leftarrow \mu v + g, \qquad p \leftarrow p - \mathrm{lr}\, v.
+
+    With :math:`\mu = 0` this is plain gradient descent
+    :math:`p \leftarrow p - \mathrm{lr}\, g` (no state is kept).
+    This is the form of ``torch.optim.SGD`` (no dampening).
+    """
+
+    _hyper = ("momentum",)
+
+    def __init__(self, parameters, lr=1e-2, momentum=0.0):
+        super().__init__(parameters, lr)
+        self.momentum = _check_unit_interval(momentum, "momentum")
+
+    @property
+    def _moments(self):
+        return ("v",) if self.momentum else ()
+
+    def _update(self, p, g, st):
+        if not self.momentum:
+            p -= self.lr * g
+            return
+        mu, v = self.momentum, st["v"]
+        v[...] = mu * v + g   # v <- mu v + g
+        p -= self.lr * v      # p <- p - lr v
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015) with classic L2 weight decay.
+
+    Parameters
+    ----------
+    parameters : list of (dict, dict)
+        ``model.parameters()``.
+    lr : float, default 1e-3
+        Learning rate, > 0.
+    betas : (float, float), default (0.9, 0.999)
+        Decay rates :math:`\beta_1, \beta_2` of the moments, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator, > 0.
+    weight_decay : float, default 0.0
+        L2 coefficient :math:`\lambda \ge 0`, added to the gradient.
+
+    Notes
+    -----
+    With :math:`m_0 = v_0 = 0` and the step number :math:`t = 1, 2, \dots`:
+
+    .. math::
+
+        g &\leftarrow g + \lambda p \\
+        m &\leftarrow \beta_1 m + (1 - \beta_1) g \\
+        v &\leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
+        \hat m &= m / (1 - \beta_1^t), \qquad \hat v = v / (1 - \beta_2^t) \\
+        p &\leftarrow p - \mathrm{lr}\, \hat m / (\sqrt{\hat v} + \epsilon)
+
+    The L2 term :math:`\lambda p` goes through the moments, so it is rescaled
+    per coordinate like the gradient; see :class:`AdamW` for the decoupled form.
+    """
+
+    _moments = ("m", "v")
+    _hyper = ("beta1", "beta2", "eps", "weight_decay")
+
+    def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(parameters, lr)
+        self.beta1, self.beta2 = _check_betas(betas)
+        self.eps = _check_positive(eps, "eps")
+        self.weight_decay = _check_nonnegative(weight_decay, "weight_decay")
+
+    @property
+    def betas(self):
+        return (self.beta1, self.beta2)
+
+    def _adam(self, p, g, st):
+        """The Adam moment update and step, shared with AdamW."""
+        b1, b2, m, v, t = self.beta1, self.beta2, st["m"], st["v"], st["t"]
+        m[...] = b1 * m + (1 - b1) * g          # m <- b1 m + (1 - b1) g
+        v[...] = b2 * v + (1 - b2) * g * g      # v <- b2 v + (1 - b2) g^2
+        m_hat = m / (1 - b1 ** t)               # bias corrections, t >= 1
+        v_hat = v / (1 - b2 ** t)
+        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def _update(self, p, g, st):
+        if self.weight_decay:
+            g = g + self.weight_decay * p       # g <- g + lambda p
+        self._adam(p, g, st)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Parameters
+    ----------
+    parameters : list of (dict, dict)
+        ``model.parameters()``.
+    lr : float, default 1e-3
+        Learning rate, > 0.
+    betas : (float, float), default (0.9, 0.999)
+        Decay rates :math:`\beta_1, \beta_2` of the moments, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator, > 0.
+    weight_decay : float, default 1e-2
+        Decoupled decay coefficient :math:`\lambda \ge 0`.
+
+    Notes
+    -----
+    The decay shrinks the parameter directly, before and outside the moments,
+    then the Adam step of :class:`Adam` follows with the raw gradient:
+
+    .. math::
+
+        p &\leftarrow p - \mathrm{lr}\, \lambda\, p \\
+        m &\leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
+        p &\leftarrow p - \mathrm{lr}\, \frac{m / (1 - \beta_1^t)}
+                                             {\sqrt{v / (1 - \beta_2^t)} + \epsilon}
+
+    This is the order used by ``torch.optim.AdamW`` (the decay is scaled by
+    ``lr``, unlike the paper's separate schedule multiplier).
+    """
+
+    def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(parameters, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _update(self, p, g, st):
+        p -= self.lr * self.weight_decay * p    # p <- p - lr lambda p
+        self._adam(p, g, st)
+
+
+_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+def get_optimizer(name, parameters, **kw):
+    """Build the optimizer called ``name`` (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        ``"SGD"``, ``"Adam"`` or ``"AdamW"``.
+    parameters : list of (dict, dict)
+        ``model.parameters()``.
+    **kw
+        Passed to the class (``lr``, ``betas``, ...).
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the valid names.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    cls = _OPTIMIZERS.get(name.lower())
+    if cls is None:
+        raise ValueError(f"unknown optimizer name {name!r}; valid names are 'SGD', 'Adam', 'AdamW'")
+    return cls(parameters, **kw)

@@ -1,0 +1,224 @@
+"""The training loop: batches, optimizer steps, grid-update schedule, history.
+
+One step is::
+
+    loss = model.loss_and_grad(x_batch, y_batch, loss, lamb, lamb_l1, lamb_entropy)
+    opt.step()
+
+with, on the steps of the grid-update schedule, ``model.update_grid(x_batch)``
+just before. Everything random (batches) comes from one ``seed``, so a run is
+reproducible bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from .optim import get_optimizer
+
+__all__ = ["fit", "grid_update_steps"]
+
+
+def grid_update_steps(update_grid, grid_update_num, start_grid_update_step, stop_grid_update_step):
+    """Steps at which the grid is updated: ``grid_update_num`` evenly spaced in ``[start, stop)``.
+
+    ``start + i * (stop - start) // grid_update_num`` for ``i = 0 .. num - 1``,
+    with ``start = -1`` read as 0. With pykan's defaults (start -1, stop 50,
+    num 10) these are steps 0, 5, ..., 45, as in pykan; "three updates between
+    epoch 1 and epoch 25" is ``start = 1 * spe, stop = 25 * spe, num = 3`` with
+    ``spe`` steps per epoch.
+    """
+    if not update_grid or grid_update_num <= 0:
+        return set()
+    start = max(int(start_grid_update_step), 0)
+    stop = int(stop_grid_update_step)
+    if stop <= start:
+        return set()
+    return {start + i * (stop - start) // grid_update_num for i in range(grid_update_num)}
+
+
+def _check_dataset(dataset):
+    if not hasattr(dataset, "keys"):
+        raise TypeError("dataset must be a dict with train_input, train_label, test_input, test_label")
+    for key in ("train_input", "train_label"):
+        if key not in dataset:
+            raise ValueError(f"dataset is missing {key!r} (keys: {sorted(dataset.keys())})")
+    n = len(dataset["train_input"])
+    if len(dataset["train_label"]) != n:
+        raise ValueError(f"dataset train_input has {n} rows but train_label has "
+                         f"{len(dataset['train_label'])}")
+
+
+def _progress(msg, stream):
+    stream.write("\r" + msg[:120].ljust(120))
+    stream.flush()
+
+
+def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, loss="mse",
+        lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0, update_grid=True, grid_update_num=10,
+        start_grid_update_step=-1, stop_grid_update_step=50, grid_eps=None, log=1, seed=0,
+        weight_decay=None, verbose=None, callback=None, **opt_kwargs):
+    """Train ``model`` on ``dataset`` and return the history.
+
+    Parameters
+    ----------
+    model : KAN or MLP
+    dataset : dict
+        ``train_input (N, in)``, ``train_label`` (``(N, out)``, or int ``(N,)`` for ``ce``),
+        and optionally ``test_input``, ``test_label``.
+    opt : {"Adam", "AdamW", "SGD"} or an optimizer object
+    steps : int, optional
+        Number of optimizer steps, each on a random batch (drawn without
+        replacement within the batch), as pykan does. Default 100 when
+        ``epochs`` is not given either.
+    epochs : int, optional
+        Number of shuffled passes over the training set instead of ``steps``.
+    batch : int
+        Batch size; ``-1`` for the full training set.
+    lr : float
+    loss : {"mse", "ce"}
+    lamb, lamb_l1, lamb_entropy : float
+        Regularization (KAN only; see :meth:`KAN.loss_and_grad`).
+    update_grid : bool
+        Update the grid from the batch on the schedule of :func:`grid_update_steps`
+        (KAN only; ignored for models without ``update_grid``).
+    grid_update_num, start_grid_update_step, stop_grid_update_step : int
+        The schedule, counted in optimizer steps.
+    grid_eps : float, optional
+        Passed to ``update_grid`` (default: the model's).
+    log : int
+        Record the history every ``log`` steps (with ``steps``) or epochs (with ``epochs``).
+    seed : int
+        Seeds the batch order.
+    weight_decay : float, optional
+        Passed to the optimizer when given.
+    verbose : bool, optional
+        A one-line progress display on stderr; default: when stderr is a terminal.
+    callback : callable, optional
+        ``callback(step, model, loss)`` after every step.
+    **opt_kwargs
+        More optimizer arguments (``betas``, ``momentum`` ...).
+
+    Returns
+    -------
+    dict of lists
+        ``step``, ``train_loss`` (mean prediction loss of the batches since the
+        last log point, regularization excluded), ``reg`` (mean ``lamb * R``), ``test_loss`` (whole test set), ``time`` (seconds since the
+        start); ``train_acc`` and ``test_acc`` for ``ce``.
+
+    Raises
+    ------
+    FloatingPointError
+        When a step makes the loss or the parameters non-finite. The model keeps
+        the parameters of the last finite step.
+    """
+    _check_dataset(dataset)
+    x_train = model._input(dataset["train_input"], "dataset['train_input']")
+    n = x_train.shape[0]
+    y_train = np.asarray(dataset["train_label"])
+    has_test = "test_input" in dataset and "test_label" in dataset
+    is_ce = loss in ("ce", "cross_entropy")
+    if steps is not None and epochs is not None:
+        raise ValueError(f"give steps or epochs, not both (got steps={steps}, epochs={epochs})")
+    batch = n if batch in (-1, None) or batch > n else int(batch)
+    if batch < 1:
+        raise ValueError(f"batch must be -1 (full batch) or >= 1, got {batch}")
+    per_epoch = math.ceil(n / batch)
+    if epochs is not None:
+        if int(epochs) < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        total = int(epochs) * per_epoch
+    else:
+        total = 100 if steps is None else int(steps)
+        if total < 0:
+            raise ValueError(f"steps must be >= 0, got {steps}")
+    log = int(log)
+    if log < 1:
+        raise ValueError(f"log must be >= 1, got {log}")
+    log_every = log * per_epoch if epochs is not None else log
+
+    if isinstance(opt, str):
+        kw = dict(opt_kwargs)
+        if weight_decay is not None:
+            kw["weight_decay"] = weight_decay
+        optimizer = get_optimizer(opt, model.parameters(), lr=lr, **kw)
+    else:
+        optimizer = opt
+    can_update = update_grid and hasattr(model, "update_grid")
+    schedule = grid_update_steps(can_update, grid_update_num, start_grid_update_step,
+                                 stop_grid_update_step)
+    if verbose is None:
+        verbose = sys.stderr.isatty()
+
+    rng = np.random.default_rng(seed)
+    history = {"step": [], "train_loss": [], "reg": [], "test_loss": [], "time": []}
+    if is_ce:
+        history.update(train_acc=[], test_acc=[])
+    order = None
+    sums = dict(loss=0.0, reg=0.0, acc=0.0, count=0)
+    t0 = time.perf_counter()
+
+    for step in range(total):
+        if epochs is not None:
+            pos = step % per_epoch
+            if pos == 0:
+                order = rng.permutation(n)
+            idx = order[pos * batch:(pos + 1) * batch]
+        elif batch == n:
+            idx = slice(None)
+        else:
+            idx = rng.choice(n, batch, replace=False)
+        xb, yb = x_train[idx], y_train[idx]
+
+        if step in schedule:
+            model.update_grid(xb, grid_eps)
+
+        saved = model.state()
+        value = model.loss_and_grad(xb, yb, loss=loss, lamb=lamb, lamb_l1=lamb_l1,
+                                    lamb_entropy=lamb_entropy)
+        if not np.isfinite(value):
+            model.set_state(saved)
+            raise FloatingPointError(f"step {step}: the loss is {value}; stopped, the model keeps "
+                                     f"the parameters of step {step - 1}")
+        optimizer.step()
+        if not all(np.all(np.isfinite(v)) for layer in model.layers for v in layer.params.values()):
+            model.set_state(saved)
+            raise FloatingPointError(f"step {step}: the parameters became non-finite (loss was "
+                                     f"{value:.6g}); stopped, the model keeps the parameters "
+                                     f"before this step (try a smaller lr)")
+        if callback is not None:
+            callback(step, model, value)
+
+        last = model.last_loss                                 # parts of this step's loss
+        sums["loss"] += last["pred"]
+        sums["reg"] += last["reg"]
+        sums["count"] += 1
+        if is_ce:
+            sums["acc"] += float(np.mean(last["out"].argmax(axis=1) == last["y"]))
+
+        if (step + 1) % log_every == 0 or step == total - 1:
+            c = sums["count"]
+            history["step"].append(step + 1)
+            history["train_loss"].append(sums["loss"] / c)
+            history["reg"].append(sums["reg"] / c)
+            history["time"].append(time.perf_counter() - t0)
+            if is_ce:
+                history["train_acc"].append(sums["acc"] / c)
+            if has_test:
+                ev = model.evaluate(dataset["test_input"], dataset["test_label"], loss)
+                history["test_loss"].append(ev["loss"])
+                if is_ce:
+                    history["test_acc"].append(ev["acc"])
+            sums = dict(loss=0.0, reg=0.0, acc=0.0, count=0)
+            if verbose:
+                msg = (f"step {step + 1}/{total} | train {history['train_loss'][-1]:.3e}"
+                       + (f" | test {history['test_loss'][-1]:.3e}" if has_test else "")
+                       + (f" | reg {history['reg'][-1]:.3e}" if lamb else ""))
+                _progress(msg, sys.stderr)
+    if verbose:
+        sys.stderr.write("\n")
+    return history
