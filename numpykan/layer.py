@@ -396,6 +396,19 @@ class KANLayer:
         return new
 
 
+    def subset(self, rows, cols):
+        """A copy keeping inputs ``rows`` and outputs ``cols`` (index arrays); same edges, same functions."""
+        rows, cols = np.asarray(rows, dtype=int), np.asarray(cols, dtype=int)
+        new = KANLayer.__new__(KANLayer)
+        new.k, new.base_fun, new.dtype = self.k, self.base_fun, self.dtype
+        new.grid = self.grid[rows].copy()
+        new.params = {key: v[np.ix_(rows, cols)].copy() for key, v in self.params.items()}
+        new.grads = {key: np.zeros_like(v) for key, v in new.params.items()}
+        new.mask = self.mask[np.ix_(rows, cols)].copy()
+        new.cache = None
+        return new
+
+
 def samples_grid(x, G, k, grid_eps, old_grid):
     """Knots ``(I, G + 2k + 1)`` placed from samples ``x`` ``(B, I)`` (see :meth:`KANLayer.update_grid`)."""
     B, I = x.shape

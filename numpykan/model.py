@@ -202,6 +202,53 @@ class KAN(Network):
             scores.append(edge_norms(layer.activations()))     # (I_l, O_l)
         return scores
 
+    def prune(self, node_th=1e-2, edge_th=3e-2, x=None):
+        """A smaller KAN without the unimportant hidden nodes, with small edges masked.
+
+        Importance comes from the edge sizes ``n_ij = |phi_ij|_1`` (see
+        :meth:`edge_scores`), from samples ``x`` or, without ``x``, from the
+        last forward pass. As in the KAN paper, hidden node ``i`` of layer ``l``
+        has an incoming score ``max_k n_{l-1, k, i}`` and an outgoing score
+        ``max_j n_{l, i, j}``, and is kept when both exceed ``node_th``. Input
+        and output nodes are always kept; if no hidden node of a layer passes,
+        the one with the largest smaller-of-the-two scores is kept. Among the
+        kept edges, those with ``n_ij < edge_th`` get ``mask = 0``, so they stay
+        exactly zero during further training.
+
+        The kept edges compute exactly the functions they computed before.
+
+        Returns
+        -------
+        KAN
+        """
+        if x is not None:
+            scores = self.edge_scores(x)
+        else:
+            if any(layer.cache is None for layer in self.layers):
+                raise RuntimeError("prune() without x needs a previous forward(x)")
+            scores = [edge_norms(layer.activations()) for layer in self.layers]
+        keep = [np.arange(self.width[0])]
+        for l in range(1, len(self.width) - 1):
+            incoming = scores[l - 1].max(axis=0)               # (width[l],)
+            outgoing = scores[l].max(axis=1)                   # (width[l],)
+            kept = np.flatnonzero((incoming > node_th) & (outgoing > node_th))
+            if kept.size == 0:
+                kept = np.array([int(np.argmax(np.minimum(incoming, outgoing)))])
+            keep.append(kept)
+        keep.append(np.arange(self.width[-1]))
+        new = KAN.__new__(KAN)
+        new.width = [len(kp) for kp in keep]
+        new.dtype, new.grid_eps, new.grad_input = self.dtype, self.grid_eps, None
+        new.config = dict(self.config, width=new.width)
+        new.layers = []
+        for l, layer in enumerate(self.layers):
+            sub = layer.subset(keep[l], keep[l + 1])
+            small = scores[l][np.ix_(keep[l], keep[l + 1])] < edge_th
+            sub.mask[small] = 0
+            new.layers.append(sub)
+        new.kept_nodes = keep
+        return new
+
     # -- checkpoints ------------------------------------------------------------------
     def save(self, path):
         """Write the model to ``path`` (``.npz``, arrays and a JSON config only); return the path."""
