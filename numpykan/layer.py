@@ -361,27 +361,30 @@ class KANLayer:
         self.grid = new_grid.astype(self.dtype)
         self.cache = None
 
-    def resized(self, new_grid, x=None):
-        """A copy of this layer with ``new_grid`` intervals on the same base interval.
+    def resized(self, new_grid, x=None, grid_eps=0.02):
+        """A copy of this layer with ``new_grid`` intervals whose splines fit the old ones.
 
-        The new coefficients fit the old splines by least squares at the
-        samples ``x`` ``(B, I)``, or, without samples, at ``20 (G' + k)``
-        points spread uniformly over each input's base interval. When every
-        old knot is a new knot (uniform ``G -> m G``) the old spline lies in
-        the new space and the fit is exact up to round-off on the base interval.
+        Without samples, the new knots are uniform on the old base interval
+        and the fit uses ``20 (G' + k)`` points spread uniformly over it. When
+        every old knot is a new knot (uniform ``G -> m G``) the old spline lies
+        in the new space and the fit is exact up to round-off there.
+
+        With samples ``x`` ``(B, I)``, the new knots are placed from the samples
+        as in :meth:`update_grid` (with ``grid_eps``) and the fit uses the
+        samples, so the new splines match the old ones where the data are.
         """
         G2 = bspline._check_int(new_grid, "new_grid", 1)
         k = self.k
-        lo, hi = self.grid[:, k], self.grid[:, -k - 1]                        # (I,), (I,)
         if x is None:
-            n = 20 * (G2 + k)
-            u = np.linspace(0.0, 1.0, n)[:, None]                            # (n, 1)
+            lo, hi = self.grid[:, k], self.grid[:, -k - 1]                    # (I,), (I,)
+            u = np.linspace(0.0, 1.0, 20 * (G2 + k))[:, None]                # (n, 1)
             x = lo[None, :] + u * (hi - lo)[None, :]                         # (n, I)
+            j = np.arange(-k, G2 + k + 1) / G2                                # (G' + 2k + 1,)
+            grid = lo[:, None] + (hi - lo)[:, None] * j[None, :]              # (I, G' + 2k + 1)
         else:
             x = self._input(x)
+            grid = samples_grid(x, G2, k, float(grid_eps), self.grid)         # (I, G' + 2k + 1)
         old_values = self.spline_values(x)                                    # (B, I, O)
-        j = np.arange(-k, G2 + k + 1) / G2                                    # (G' + 2k + 1,)
-        grid = lo[:, None] + (hi - lo)[:, None] * j[None, :]                  # (I, G' + 2k + 1)
         new = KANLayer.__new__(KANLayer)
         new.k, new.base_fun, new.dtype = k, self.base_fun, self.dtype
         new.grid = grid.astype(self.dtype)
@@ -394,7 +397,6 @@ class KANLayer:
         new.mask = self.mask.copy()
         new.cache = None
         return new
-
 
     def subset(self, rows, cols):
         """A copy keeping inputs ``rows`` and outputs ``cols`` (index arrays); same edges, same functions."""

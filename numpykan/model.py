@@ -176,9 +176,10 @@ class KAN(Network):
     def refine(self, new_grid, x=None):
         """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
 
-        Each layer's splines are refit by least squares to the old ones (at the
-        samples ``x`` propagated through the model, or at uniform points over
-        each base interval); see :meth:`KANLayer.resized`.
+        Each layer's splines are refit by least squares to the old ones: with
+        samples ``x`` (propagated through the model) on knots placed from the
+        samples, else on uniform knots over each old base interval; see
+        :meth:`KANLayer.resized`.
         """
         new = KAN.__new__(KAN)
         new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
@@ -187,7 +188,7 @@ class KAN(Network):
         h = None if x is None else self._input(x)
         new.layers = []
         for layer in self.layers:
-            new.layers.append(layer.resized(new_grid, h))
+            new.layers.append(layer.resized(new_grid, h, self.grid_eps))
             if h is not None:
                 h = layer.forward(h, need_grad=False)
         return new
