@@ -223,6 +223,8 @@ class KANLayer:
     ((2, 3, 8), (2, 12))
     """
 
+    symbolic = None     # a numpykan.symbolic.SymbolicEdges once edges are fixed to formulas
+
     def __init__(self, in_dim, out_dim, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu",
                  noise_scale=0.5, seed=0, dtype=np.float64):
         in_dim = bspline._check_int(in_dim, "in_dim", 1)
@@ -272,6 +274,8 @@ class KANLayer:
         x = self._input(x)
         y, cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask, need_grad)
         self.cache = cache if need_grad else None
+        if self.symbolic is not None:                          # edges fixed to formulas
+            y = y + self.symbolic.forward(x, need_grad)        # (B, O)
         return y
 
     __call__ = forward
@@ -284,6 +288,8 @@ class KANLayer:
         self._check_upstream(dy, (None, self.out_dim), "dy")
         dx, grads = backward(dy, self.cache)
         self.grads.update(grads)        # same dict: optimizers hold a reference to it
+        if self.symbolic is not None:
+            dx = dx + self.symbolic.backward(dy)               # fills self.symbolic.grads
         return dx
 
     def activations(self, x=None):
@@ -296,7 +302,10 @@ class KANLayer:
             self.forward(x)
         if self.cache is None:
             raise RuntimeError("activations() without x needs a previous forward(x)")
-        return activations(self.cache)
+        A = activations(self.cache)                            # (B, I, O)
+        if self.symbolic is not None:
+            A = A + self.symbolic.activations()                # symbolic edges' values
+        return A
 
     def backward_activations(self, dA):
         """Add the gradients of ``dA = dL/dA`` ``(B, I, O)`` to ``self.grads``; return ``dL/dx``.
@@ -308,6 +317,8 @@ class KANLayer:
         dx, grads = activations_backward(dA, self.cache)
         for key, g in grads.items():
             self.grads[key] = self.grads[key] + g
+        if self.symbolic is not None:
+            dx = dx + self.symbolic.backward_activations(dA)
         return dx
 
     def _check_upstream(self, d, shape, name):

@@ -259,6 +259,8 @@ class KAN(Network):
                 arrays[f"layer{l}.{key}"] = v
             arrays[f"layer{l}.grid"] = layer.grid
             arrays[f"layer{l}.mask"] = layer.mask
+            if layer.symbolic is not None:
+                arrays.update(layer.symbolic.to_arrays(f"layer{l}.symbolic."))
         return checkpoint.save_checkpoint(path, "KAN", self.config, arrays)
 
     @classmethod
@@ -289,4 +291,10 @@ class KAN(Network):
                 layer.grads[key] = np.zeros_like(layer.params[key])
             layer.grid = arrays[f"layer{l}.grid"].astype(model.dtype)
             layer.mask = arrays[f"layer{l}.mask"].astype(model.dtype)
+            prefix = f"layer{l}.symbolic."
+            if any(name.startswith(prefix) for name in arrays):
+                from .symbolic import SymbolicEdges
+                layer.symbolic = SymbolicEdges.from_arrays(
+                    {name[len(prefix):]: a for name, a in arrays.items() if name.startswith(prefix)},
+                    layer)
         return model

@@ -64,8 +64,14 @@ class Network:
     dtype: type
 
     def parameters(self):
-        """``[(params, grads), ...]``, one pair of dicts per layer: what the optimizers take."""
-        return [(layer.params, layer.grads) for layer in self.layers]
+        """``[(params, grads), ...]``, one pair of dicts per layer: what the optimizers take.
+
+        Layers with symbolic edges add one more pair for the formulas' parameters.
+        """
+        pairs = [(layer.params, layer.grads) for layer in self.layers]
+        pairs += [(layer.symbolic.params, layer.symbolic.grads) for layer in self.layers
+                  if getattr(layer, "symbolic", None) is not None]
+        return pairs
 
     def num_parameters(self):
         """Number of trainable scalars."""
