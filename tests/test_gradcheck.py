@@ -1,6 +1,5 @@
 """Tests of numpykan.gradcheck: it passes correct gradients and catches wrong ones."""
 
-import doctest
 
 import numpy as np
 import pytest
@@ -268,8 +267,3 @@ def test_check_model_refuses_float32_model():
     model, (x, y) = TwoLayerLinear(dtype=np.float32), _data()
     with pytest.raises(TypeError, match="float64"):
         check_model(model, x.astype(np.float32), y.astype(np.float32))
-
-
-def test_doctests_run():
-    result = doctest.testmod(numpykan.gradcheck)
-    assert result.attempted > 0 and result.failed == 0

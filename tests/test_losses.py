@@ -1,6 +1,5 @@
 """Tests of numpykan.losses: values against formulas, gradients against finite differences."""
 
-import doctest
 import math
 
 import numpy as np
@@ -207,8 +206,3 @@ def test_mse_validation(args, exc, match):
 def test_ce_and_accuracy_validation(fn, args, exc, match):
     with pytest.raises(exc, match=match):
         fn(*args)
-
-
-def test_doctests_run():
-    result = doctest.testmod(numpykan.losses)
-    assert result.attempted > 0 and result.failed == 0

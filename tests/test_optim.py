@@ -1,6 +1,5 @@
 """Tests of numpykan.optim against update rules written out by hand, in scalar Python."""
 
-import doctest
 import math
 
 import numpy as np
@@ -278,8 +277,3 @@ def test_get_optimizer():
     assert isinstance(get_optimizer("adamw", pg), Optimizer)
     with pytest.raises(ValueError, match="'SGD', 'Adam', 'AdamW'"):
         get_optimizer("lbfgs", pg)
-
-
-def test_doctests_run():
-    result = doctest.testmod(numpykan.optim)
-    assert result.attempted > 0 and result.failed == 0
