@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checkpoint
+from . import bspline, checkpoint
 from .layer import KANLayer, _check_dtype
 from .losses import get_loss
 from .network import Network, check_target
@@ -289,7 +289,11 @@ class KAN(Network):
             for key in ("coef", "w_b", "w_s"):
                 layer.params[key] = arrays[f"layer{l}.{key}"].astype(model.dtype)
                 layer.grads[key] = np.zeros_like(layer.params[key])
-            layer.grid = arrays[f"layer{l}.grid"].astype(model.dtype)
+            try:
+                layer.grid = bspline.check_grid(arrays[f"layer{l}.grid"], layer.k, I,
+                                                f"layer{l}.grid").astype(model.dtype)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"checkpoint {path!r}: {err}") from None
             layer.mask = arrays[f"layer{l}.mask"].astype(model.dtype)
             prefix = f"layer{l}.symbolic."
             if any(name.startswith(prefix) for name in arrays):

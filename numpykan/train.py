@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from .losses import get_loss
+from .network import check_target
 from .optim import get_optimizer
 
 __all__ = ["fit", "grid_update_steps"]
@@ -117,10 +119,17 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, 
         the parameters of the last finite step.
     """
     _check_dataset(dataset)
-    x_train = model._input(dataset["train_input"], "dataset['train_input']")
+    get_loss(loss)
+    # validate every array before anything changes
+    x_train = model._input(dataset["train_input"], "train_input")
     n = x_train.shape[0]
-    y_train = np.asarray(dataset["train_label"])
+    y_train = check_target(dataset["train_label"], loss, n, model.width[-1], model.dtype,
+                           "train_label")
     has_test = "test_input" in dataset and "test_label" in dataset
+    if has_test:
+        x_test = model._input(dataset["test_input"], "test_input")
+        y_test = check_target(dataset["test_label"], loss, x_test.shape[0], model.width[-1],
+                              model.dtype, "test_label")
     is_ce = loss in ("ce", "cross_entropy")
     if steps is not None and epochs is not None:
         raise ValueError(f"give steps or epochs, not both (got steps={steps}, epochs={epochs})")
@@ -209,7 +218,7 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, 
             if is_ce:
                 history["train_acc"].append(sums["acc"] / c)
             if has_test:
-                ev = model.evaluate(dataset["test_input"], dataset["test_label"], loss)
+                ev = model.evaluate(x_test, y_test, loss)
                 history["test_loss"].append(ev["loss"])
                 if is_ce:
                     history["test_acc"].append(ev["acc"])
