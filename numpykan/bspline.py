@@ -13,7 +13,9 @@ Two evaluators live here:
   the dense ``(B, I, K)`` array. Their cost does not grow with ``G`` except
   for the zero-filled output.
 
-Both agree to round-off; the tests compare them.
+Both agree to round-off; the tests compare them. What depends on the grid
+alone is computed once per grid and cached; a :class:`Workspace` lets a
+training loop reuse its arrays instead of allocating them at every step.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "basis_reference",
     "local_basis",
     "LocalBasis",
+    "Workspace",
     "fit_coef",
     "evaluate",
     "check_grid",
@@ -188,44 +191,139 @@ def basis_reference(x, grid, k):
 # the fast path: only the k + 1 live bases
 # ---------------------------------------------------------------------------
 
-class LocalBasis(NamedTuple):
+class Workspace:
+    """Named arrays reused from call to call, so that a training loop does not allocate.
+
+    Fresh large arrays cost page faults (on some machines more than the
+    arithmetic that fills them); a :class:`~numpykan.KANLayer` keeps one
+    workspace and passes it to :func:`local_basis` and its forward pass.
+    Arrays taken from a workspace are overwritten by the next call that uses
+    the same workspace: results that alias it are valid until then.
+    ``Workspace(reuse=False)`` hands out fresh arrays (what public callers get).
+    """
+
+    def __init__(self, reuse=True):
+        self.reuse = reuse
+        self._arrays = {}                                      # name -> 1-D buffer
+        self._fixed = {}                                       # name -> (shape, array)
+
+    def get(self, name, shape, dtype):
+        """An uninitialized array ``shape`` of ``dtype``, reused when ``name`` was asked for before."""
+        if not self.reuse:
+            return np.empty(shape, dtype=dtype)
+        size = math.prod(shape)
+        buf = self._arrays.get(name)
+        if buf is None or buf.dtype != dtype or buf.size < size:
+            buf = np.empty(size, dtype=dtype)                  # grows to the largest request
+            self._arrays[name] = buf
+        return buf[:size].reshape(shape)
+
+    def fixed(self, name, shape, make):
+        """An array that depends on ``shape`` only: ``make()`` once, then the same array.
+
+        One array per ``name`` is kept: asking with another ``shape`` makes a new one.
+        """
+        hit = self._fixed.get(name)
+        if hit is not None and hit[0] == shape:
+            return hit[1]
+        a = make()
+        if self.reuse:
+            self._fixed[name] = (shape, a)
+        return a
+
+
+_FRESH = Workspace(reuse=False)
+
+
+class LocalBasis:
     """The ``k + 1`` live bases at each point, and where they go in a dense array.
 
-    The dense array used inside the package is laid out ``(B, K, I)`` (basis
-    index before input index), so that one sample's bases sit together in
-    memory while they are scattered; :func:`basis` returns the public
+    Each point ``x[b, i]`` has a *window* of ``k + 1`` consecutive bases
+    ``B_start .. B_{start+k}`` that holds every basis that is non-zero there.
+    Inside the base interval the window is exactly ``B_{s-k} .. B_s`` for the
+    knot span ``t_s <= x < t_{s+1}``; near the ends of the grid it is clamped
+    to ``0 .. K - 1``, and the bases it then covers that vanish at ``x`` are 0.
+    So windows never leave the array, and no two live values of a point share
+    a cell.
+
+    The dense array used inside the package is laid out ``(B, R, I)`` with
+    ``R >= K`` rows of bases (basis index before input index; the layer keeps
+    ``b(x)`` in an extra row, ``R = K + 1``), so that a point's ``r``-th live
+    value sits ``r * I`` cells after its first one: one flat index array
+    ``(B, I)`` serves all ``k + 1`` of them. :func:`basis` returns the public
     ``(B, I, K)`` layout.
 
     Attributes
     ----------
-    index : ndarray of int, shape (k + 1, B, I)
-        Flat index into a dense ``(B, K, I)`` array of each live value. Values
-        that belong to no basis (the point is near or beyond the ends of the
-        grid) point at a cell this point does not use and are stored as 0.
     values : ndarray, shape (k + 1, B, I)
-        ``values[r] = B_{s-k+r}(x)`` where ``t_s <= x < t_{s+1}``.
+        ``values[r] = B_{start + r}(x)``.
     derivs : ndarray, shape (k + 1, B, I) or None
-        ``B'_{s-k+r}(x)``.
+        ``B'_{start + r}(x)``.
+    start : ndarray of int32, shape (B, I)
+        First basis of each point's window, in ``0 .. K - k - 1``.
     K : int
         Number of bases per input.
+    index : ndarray of int, shape (k + 1, B, I)
+        Flat index of each live value in a dense ``(B, K, I)`` array.
     """
 
-    index: np.ndarray
-    values: np.ndarray
-    derivs: np.ndarray | None
-    K: int
+    def __init__(self, values, derivs, start, K, workspace=None):
+        self.values = values                                   # (k + 1, B, I)
+        self.derivs = derivs                                   # (k + 1, B, I) or None
+        self.start = start                                     # (B, I)
+        self.K = K
+        self._ws = _FRESH if workspace is None else workspace
+        self._flat = {}                                        # R -> (B, I) flat offsets
 
-    def scatter(self, which="values"):
-        """Dense ``(B, K, I)`` array of the live values (or ``"derivs"``), zeros elsewhere."""
-        src = self.values if which == "values" else self.derivs
+    def offsets(self, R=None):
+        """Flat index ``(B, I)`` of ``(b, start[b, i], i)`` in a dense ``(B, R, I)`` array (``R = K`` default)."""
+        R = self.K if R is None else R
+        flat = self._flat.get(R)
+        if flat is None:
+            B, I = self.start.shape
+            base = self._ws.fixed("base", (B, R, I), lambda: (                 # (B, I) b R I + i
+                np.arange(0, B * R * I, R * I, dtype=np.intp)[:, None] + np.arange(I, dtype=np.intp)))
+            flat = self._ws.get(f"flat{R}", (B, I), np.intp)   # (B, I)
+            np.multiply(self.start, I, out=flat)               # start * I
+            flat += base                                       # + b R I + i
+            self._flat[R] = flat
+        return flat
+
+    @property
+    def index(self):
+        """Flat index ``(k + 1, B, I)`` of every live value in a dense ``(B, K, I)`` array."""
+        I = self.start.shape[1]
+        return np.stack([self.offsets() + r * I for r in range(len(self.values))])
+
+    def scatter(self, which="values", out=None):
+        """Dense ``(B, K, I)`` array of the live values (or ``"derivs"``), zeros elsewhere.
+
+        With ``out`` of shape ``(B, R, I)``, ``R >= K``, it is zeroed and filled
+        instead (rows ``K ..`` stay 0) and returned.
+        """
+        src = self.values if which == "values" else self.derivs   # (k + 1, B, I)
         _, B, I = src.shape
-        out = np.zeros((B, self.K, I), dtype=src.dtype)        # (B, K, I)
-        out.reshape(-1)[self.index] = src                      # (k+1)*B*I writes
+        if out is None:
+            out = np.zeros((B, self.K, I), dtype=src.dtype)    # (B, K, I)
+        else:
+            out.fill(0)                                        # (B, R, I) contiguous: one memset
+        flat = out.reshape(-1)                                 # (B * R * I,) a view
+        idx = self.offsets(out.shape[1])                       # (B, I)
+        for r, v in enumerate(src):                            # the r-th value sits r * I later
+            flat[r * I:][idx] = v                              # B * I writes
         return out
 
-    def gather(self, dense):
-        """Pick the live entries of a dense ``(B, K, I)`` array -> ``(k + 1, B, I)``."""
-        return np.take(dense.reshape(-1), self.index)
+    def gather(self, dense, r=None, out=None):
+        """Pick the live entries of a dense ``(B, R, I)`` array (``R >= K``) -> ``(k + 1, B, I)``.
+
+        With ``r``, only the ``r``-th live entry ``(B, I)`` (into ``out`` if given).
+        """
+        _, R, I = dense.shape
+        flat = dense.reshape(-1)                               # (B * R * I,)
+        idx = self.offsets(R)                                  # (B, I)
+        if r is not None:
+            return np.take(flat[r * I:], idx, out=out, mode="clip")   # indices are valid
+        return np.stack([np.take(flat[q * I:], idx) for q in range(len(self.values))])
 
     def dense(self, which="values"):
         """Dense array in the public layout ``(B, I, K)``."""
@@ -251,7 +349,53 @@ def _padded(grid, k):
     return np.concatenate([left, grid, right], axis=1)         # (I, n + 2k + 2)
 
 
-def local_basis(x, grid, k, derivative=False, check=True):
+class _GridPlan(NamedTuple):
+    """What :func:`local_basis` derives from a grid alone, computed once per grid."""
+
+    uniform: bool
+    t0: np.ndarray          # (I,) first knot
+    inv_h: np.ndarray       # (I,) 1 / spacing (uniform grids)
+    tflat: np.ndarray       # (I * (n + 2k + 2),) padded knots, row after row; t_j of row i is
+    row: np.ndarray         # (1, I)  at tflat[row[0, i] + j + k + 1]
+    table: np.ndarray       # (I * W,) per row -inf, t_0 .. t_{n-1}, +inf ..., W = 2^m > n (search)
+    rowW: np.ndarray        # (I,) row offsets into table
+    knots: np.ndarray       # (n, I) knot j of every input, contiguous (counting search)
+
+
+_PLANS = {}                 # (id(grid), k, dtype) -> (grid, copy of its knots, plan)
+
+
+def _grid_plan(grid, k, dtype):
+    """The :class:`_GridPlan` of ``grid``, cached while the same array holds the same knots.
+
+    The cache keeps a reference to the grid (so its ``id`` cannot be reused)
+    and a copy of its knots, compared on every call (``I * n`` values, a few
+    microseconds), so a grid edited in place gets a new plan.
+    """
+    key = (id(grid), k, np.dtype(dtype).str)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is grid and np.array_equal(hit[1], grid):
+        return hit[2]
+    g = np.asarray(grid, dtype=dtype)                          # (I, n)
+    I, n = g.shape
+    tpad = _padded(g, k)                                       # (I, n + 2k + 2)
+    g64 = g.astype(np.float64)
+    h = (g64[:, -1] - g64[:, 0]) / (n - 1)                     # (I,)
+    W = 1 << n.bit_length()                                    # 2^m > n
+    table = np.full((I, W), np.inf, dtype=dtype)               # (I, W)
+    table[:, 0] = -np.inf
+    table[:, 1:n + 1] = g
+    plan = _GridPlan(uniform=_is_uniform(g), t0=g[:, 0].copy(), inv_h=(1.0 / h).astype(dtype),
+                     tflat=tpad.reshape(-1), row=(np.arange(I) * tpad.shape[1])[None, :],
+                     table=table.reshape(-1), rowW=np.arange(0, I * W, W, dtype=np.intp),
+                     knots=np.ascontiguousarray(g.T))
+    if len(_PLANS) >= 64:                                      # keep the cache small
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = (grid, np.array(grid, copy=True), plan)
+    return plan
+
+
+def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     """Evaluate only the ``k + 1`` non-zero bases at each point.
 
     For ``t_s <= x < t_{s+1}`` the live bases are ``B_{s-k} .. B_s``. Writing
@@ -269,7 +413,7 @@ def local_basis(x, grid, k, derivative=False, check=True):
 
     The derivative is ``B'_{m,k} = k [B_{m,k-1} / (t_{m+k} - t_m)
     - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1})]``, on a uniform grid
-    ``(N^{k-1}_{r-1} - N^{k-1}_r) / h``.
+    ``k (N^{k-1}_{r-1} - N^{k-1}_r) / (k h)``.
 
     Parameters
     ----------
@@ -280,6 +424,9 @@ def local_basis(x, grid, k, derivative=False, check=True):
         Also compute ``B'``.
     check : bool
         Validate the inputs (internal callers that already did may skip it).
+    workspace : Workspace, optional
+        Take the outputs and scratch arrays from here (the result then lives
+        until the next call with the same workspace). Default: fresh arrays.
 
     Returns
     -------
@@ -293,146 +440,210 @@ def local_basis(x, grid, k, derivative=False, check=True):
     span is corrected against the stored knots so that a point exactly on a
     knot gets the right-hand value; for ``k >= 2`` both are continuous and an
     off-by-one span at a knot changes nothing beyond round-off.
+
+    A NaN in ``x`` gives NaN values and derivatives at that point (so a diverged
+    model's loss is NaN, not an exception here); every other point is unaffected.
+
+    Near the ends of the grid (``s < k`` or ``s > K - 1``, and outside it) the
+    window ``B_{s-k} .. B_s`` holds bases that do not exist; it is clamped to
+    ``start = clip(s - k, 0, K - k - 1)`` and the values are shifted by
+    ``start - (s - k)`` places, with zeros coming in. Only those points are
+    touched. Everything that depends on the grid alone (uniformity, spacing,
+    padded knots) is computed once per grid and cached.
     """
     if check:
         grid = check_grid(grid, k, np.shape(x)[-1] if np.ndim(x) == 2 else None)
         x = _check_x(x, grid.shape[0])
     dtype = np.result_type(x.dtype, np.float32) if x.dtype.kind == "f" else np.float64
     x = x.astype(dtype, copy=False)
-    grid = grid.astype(dtype, copy=False)
     B, I = x.shape
     n = grid.shape[1]
     K = n - k - 1
-    tpad = _padded(grid, k)                                    # (I, n + 2k + 2); t_j is tpad[:, j + k + 1]
-    off = k + 1
-    row = (np.arange(I) * tpad.shape[1])[None, :]              # (1, I) flat row offsets into tpad
-    tflat = tpad.reshape(-1)                                   # (I * (n + 2k + 2),)
+    plan = _grid_plan(grid, k, dtype)
+    ws = _FRESH if workspace is None else workspace
+    values = ws.get("values", (k + 1, B, I), dtype)            # (k + 1, B, I)
+    derivs = ws.get("derivs", (k + 1, B, I), dtype) if derivative else None
+    s = ws.get("span", (B, I), dtype)                          # (B, I) span s as a float
 
-    uniform = _is_uniform(grid)
-    if uniform:
-        t0 = grid[:, 0]                                        # (I,)
-        h = (grid[:, -1] - grid[:, 0]) / (n - 1)               # (I,)
-        z = (x - t0) / h                                       # (B, I) position in units of h
-        np.clip(z, -1, n - 1, out=z)                           # outside the grid: span -1 or n - 1
-        sf = np.floor(z)                                       # (B, I)
-        u = z - sf                                             # (B, I) in [0, 1)
-        s = sf.astype(np.intp)                                 # (B, I)
+    if plan.uniform:
+        u = ws.get("u", (B, I), dtype)                         # (B, I)
+        np.subtract(x, plan.t0, out=u)
+        u *= plan.inv_h                                        # (B, I) position in units of h
+        np.maximum(u, -1, out=u)                               # outside the grid: span -1 or n - 1
+        np.minimum(u, n - 1, out=u)
+        np.floor(u, out=s)                                     # (B, I)
+        u -= s                                                 # (B, I) in [0, 1)
         if k <= 1:                                             # exact span at knots (see Notes)
-            pos = row + s + off                                # (B, I) flat index of t_s
-            s = s - (x < tflat[pos]) + (x >= tflat[pos + 1])   # (B, I)
-            np.clip(s, -1, n - 1, out=s)
-            u = (x - tflat[row + s + off]) / h                 # (B, I)
+            si = np.fmax(s, -1).astype(np.intp)                # (B, I) (NaN x: -1, values stay NaN)
+            pos = plan.row + si + (k + 1)                      # (B, I) flat index of t_s
+            si += (x >= plan.tflat[pos + 1])
+            si -= (x < plan.tflat[pos])
+            np.clip(si, -1, n - 1, out=si)
+            u = (x - plan.tflat[plan.row + si + (k + 1)]) * plan.inv_h   # (B, I)
+            s[...] = si
+        _uniform_scheme(u, k, plan.inv_h, values, derivs, ws)
     else:
-        # binary search per row: ceil(log2(n + 1)) gathers, no Python loop over inputs
-        lo = np.full((B, I), -1, dtype=np.intp)                # invariant: t_lo <= x (t_{-1} = -inf)
-        hi = np.full((B, I), n, dtype=np.intp)                 # invariant: x < t_hi (t_n = +inf)
-        while np.any(hi - lo > 1):
-            mid = (lo + hi) // 2                               # (B, I)
-            ge = x >= tflat[row + mid + off]                   # (B, I)
-            lo = np.where(ge, mid, lo)
-            hi = np.where(ge, hi, mid)
-        s = np.minimum(lo, n - 1)                              # (B, I) span, -1 / n-1 outside
-        pos = row + s + off
+        _find_span(x, plan, n, s, ws)
+        q = s.astype(np.intp)                                  # (B, I)
+        q += plan.row + 1                                      # (B, I) flat index of t_{s-k} in tflat, >= 0
+        # R[j] = t_{s+j} - x and L[j] = x - t_{s+1-j}, j = 1 .. k: the only knots the scheme reads
+        R = [None] + [np.subtract(plan.tflat[j + k:][q], x, out=ws.get(f"R{j}", (B, I), dtype))
+                      for j in range(1, k + 1)]
+        L = [None] + [np.subtract(x, plan.tflat[k + 1 - j:][q], out=ws.get(f"L{j}", (B, I), dtype))
+                      for j in range(1, k + 1)]
+        _general_scheme(R, L, k, values, derivs, ws)
 
-        def D(d):                                              # t_{s+d} - x
-            return tflat[pos + d] - x
-
-    values = np.empty((k + 1, B, I), dtype=dtype)              # (k + 1, B, I)
-    derivs = np.empty((k + 1, B, I), dtype=dtype) if derivative else None
-    if uniform:
-        _uniform_scheme(u, k, 1 / h, values, derivs)
-    else:
-        _general_scheme(D, k, values, derivs)
-
-    # Where each live value goes in the dense (B, K, I) array: m = s - k + r,
-    # kept only for 0 <= m < K. Near the ends of the grid some m fall outside;
-    # such a value is set to 0 and sent to a column this point does not use
-    # (K - 1 below the grid, 0 above it), so that no valid write is lost.
-    start = np.arange(0, B * K * I, K * I).reshape(B, 1) + np.arange(I)   # (B, I) flat index of m = 0
-    start += (s - k) * I                                       # (B, I) flat index of m = s - k
-    index = np.empty((k + 1, B, I), dtype=np.intp)             # (k + 1, B, I)
-    at_edge = s.min() < k or s.max() > K - 1                   # some window leaves 0 .. K-1
-    for r in range(k + 1):
-        np.add(start, r * I, out=index[r])
-        if at_edge:
-            m = s - k + r                                      # (B, I)
-            below, above = m < 0, m >= K
-            index[r] += (np.where(below, K - 1 - m, 0) - np.where(above, m, 0)) * I
-            bad = below | above
-            values[r][bad] = 0
-            if derivative:
-                derivs[r][bad] = 0
-    return LocalBasis(index, values, derivs, K)
+    # the window start, clamped so that it stays inside 0 .. K - 1 (see Notes)
+    tmp = ws.get("tmp", (B, I), dtype)                         # (B, I)
+    np.subtract(s, k, out=tmp)
+    np.fmax(tmp, 0, out=tmp)                                   # fmax/fmin: a NaN x gets start 0
+    np.fmin(tmp, K - k - 1, out=tmp)                           # start, as a float
+    start = ws.get("start", (B, I), np.int32)                  # (B, I)
+    np.copyto(start, tmp, casting="unsafe")
+    if np.fmin.reduce(s, axis=None) < k or np.fmax.reduce(s, axis=None) > K - 1:
+        _shift_edges(s, start, k, values, derivs, x)
+    return LocalBasis(values, derivs, start, K, ws)
 
 
-def _uniform_scheme(u, k, inv_h, values, derivs):
+_COUNT_MAX_KNOTS = 16      # up to this many knots count them; more: binary search (fewer passes)
+
+
+def _find_span(x, plan, n, s, ws):
+    """Span ``s`` (float, into ``s``) with ``t_s <= x < t_{s+1}``; -1 below ``t_0``, n-1 at or above ``t_{n-1}``.
+
+    Few knots: ``s = #{j : x >= t_j} - 1``, two passes per knot and exact at
+    knots. Many knots: a vectorized binary search, ``m`` gathers for ``2^m > n``.
+    """
+    B, I = x.shape
+    W = plan.table.shape[0] // I
+    if n <= _COUNT_MAX_KNOTS:
+        ge = ws.get("ge", (B, I), np.bool_)                    # (B, I)
+        s.fill(-1)
+        for t_j in plan.knots:                                 # (I,) each
+            np.greater_equal(x, t_j, out=ge)                   # x >= t_j
+            s += ge
+        return
+    # binary search on the table (-inf, t_0 .. t_{n-1}, +inf ...) of width W = 2^m:
+    # pos is the largest table column with table[pos] <= x, found one bit at a time
+    pos = ws.get("pos", (B, I), np.intp)                       # (B, I) flat table index
+    pos[...] = plan.rowW                                       # column 0 (-inf <= x)
+    ge = ws.get("ge", (B, I), np.bool_)
+    step = W // 2
+    while step >= 1:
+        np.greater_equal(x, plan.table[step:][pos], out=ge)    # x >= table[pos + step]
+        pos += ge * step
+        step //= 2
+    pos -= plan.rowW                                           # column c holds t_{c-1}
+    np.subtract(pos, 1, out=s, casting="unsafe")               # s = column - 1, in -1 .. n - 1
+
+
+def _shift_edges(s, start, k, values, derivs, x):
+    """Move the live values of points near the grid's ends into their clamped window, in place.
+
+    Slot ``r`` of the window holds ``B_{start + r} = N_{r + d}`` with
+    ``d = start - (s - k)``; ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` (its
+    span search says "below the grid") gets NaN.
+    """
+    e = np.flatnonzero((s < k) | (s > start + k))              # (E,) flat indices of edge points
+    d = (start.reshape(-1)[e] - s.reshape(-1)[e] + k).astype(np.intp)   # (E,)
+    sel = np.arange(k + 1)[:, None] + d                        # (k + 1, E) which live value goes to slot r
+    sel = np.clip(sel, -1, k + 1) + 1                          # (k + 1, E) 0 and k + 2 pick a zero
+    col = np.arange(e.size)                                    # (E,)
+    for arr in (values, derivs):
+        if arr is None:
+            continue
+        flat = arr.reshape(k + 1, -1)                          # (k + 1, B * I) a view
+        padded = np.zeros((k + 3, e.size), dtype=arr.dtype)    # (k + 3, E) zero, N_0 .. N_k, zero
+        padded[1:k + 2] = flat[:, e]
+        flat[:, e] = padded[sel, col]                          # (k + 1, E)
+        flat[:, e[np.isnan(x.reshape(-1)[e])]] = np.nan
+
+
+def _uniform_scheme(u, k, inv_h, values, derivs, ws=_FRESH):
     """Live bases on a uniform grid, written into ``values`` (and ``derivs``), each ``(k+1, B, I)``.
 
-    Works with ``M^p_r = p! N^p_r``, which drops the division by ``p`` at each level::
+    Works with ``M^p_r = p! N^p_r / k!``, which drops the division by ``p`` at each level::
 
-        M^p_r = (u + p - r) M^{p-1}_{r-1} + (r + 1 - u) M^{p-1}_r,   M^0_0 = 1
+        M^p_r = (u + p - r) M^{p-1}_{r-1} + (r + 1 - u) M^{p-1}_r,   M^0_0 = 1 / k!
 
-    then ``N^k_r = M^k_r / k!`` and ``B'_r = (M^{k-1}_{r-1} - M^{k-1}_r) / ((k-1)! h)``.
+    so that ``N^k_r = M^k_r`` and ``B'_r = k (M^{k-1}_{r-1} - M^{k-1}_r) / h``.
+    Level ``p`` overwrites level ``p - 1`` in place, from ``r = p`` down to 0,
+    so the scheme needs two scratch arrays (from ``ws``) besides its output.
     """
+    V = values                                                 # V[r] holds M^p_r as p grows
     if k == 0:
-        values[0] = 1
+        V[0] = 1
         if derivs is not None:
             derivs[0] = 0
         return
-    up = [u + j for j in range(k)]                             # up[j] = u + j, each (B, I)
-    down = [j - u for j in range(k + 1)]                       # down[j] = j - u
-    M = [down[1], u]                                           # level p = 1: (1 - u), u
-    for p in range(2, k + 1):
-        prev = M
-        M = [down[1] * prev[0]]                                # r = 0
-        for r in range(1, p):
-            M.append(up[p - r] * prev[r - 1] + down[r + 1] * prev[r])
-        M.append(u * prev[p - 1])                              # r = p
-        if p == k:
-            last = prev
-    if k == 1:
-        last = [np.ones_like(u)]
-    scale = 1.0 / math.factorial(k)
-    for r in range(k + 1):
-        np.multiply(M[r], scale, out=values[r])
-    if derivs is not None:
-        dscale = inv_h / math.factorial(k - 1)                 # (I,)
-        for r in range(k + 1):
-            if r == 0:
-                np.multiply(last[0], -dscale, out=derivs[0])
-            elif r == k:
-                np.multiply(last[k - 1], dscale, out=derivs[k])
-            else:
-                np.subtract(last[r - 1], last[r], out=derivs[r])
-                derivs[r] *= dscale
-
-
-def _general_scheme(D, k, values, derivs):
-    """Live bases on any strictly increasing grid; ``D(d) = t_{s+d} - x`` (see :func:`local_basis`)."""
-    B, I = values.shape[1:]
-    N = [np.ones((B, I), dtype=values.dtype)]
-    prev = N
+    c = 1.0 / math.factorial(k)
+    tmp = ws.get("tmp", u.shape, u.dtype)                      # (B, I) scratch
+    fac = ws.get("fac", u.shape, u.dtype)                      # (B, I) scratch
     for p in range(1, k + 1):
-        prev = N
-        N = []
-        for r in range(p + 1):
-            term = 0.0
-            if r >= 1:
-                term = -D(r - p) / (D(r) - D(r - p)) * prev[r - 1]
-            if r <= p - 1:
-                term = term + D(r + 1) / (D(r + 1) - D(r + 1 - p)) * prev[r]
-            N.append(term)
-    for r in range(k + 1):
-        values[r] = N[r]
-    if derivs is None:
-        return
-    for r in range(k + 1):
-        if k == 0:
-            derivs[r] = 0
+        if p == k and derivs is not None:                      # V[0 .. k-1] hold level k - 1
+            if k == 1:                                         # level 0 is M_0 = 1
+                derivs[0] = -inv_h
+                derivs[1] = inv_h
+            else:
+                dscale = k * inv_h                             # (I,)
+                np.multiply(V[0], -dscale, out=derivs[0])
+                for r in range(1, k):
+                    np.subtract(V[r - 1], V[r], out=derivs[r])
+                    derivs[r] *= dscale
+                np.multiply(V[k - 1], dscale, out=derivs[k])
+        if p == 1:
+            np.multiply(u, c, out=V[1])                        # M_1 = u / k!
+            np.subtract(c, V[1], out=V[0])                     # M_0 = (1 - u) / k!
             continue
-        left = k * prev[r - 1] / (D(r) - D(r - k)) if r >= 1 else 0.0
-        right = k * prev[r] / (D(r + 1) - D(r + 1 - k)) if r <= k - 1 else 0.0
-        derivs[r] = left - right
+        np.multiply(u, V[p - 1], out=V[p])                     # r = p
+        for r in range(p - 1, 0, -1):
+            np.add(u, p - r, out=fac)
+            np.multiply(fac, V[r - 1], out=tmp)                # (u + p - r) M_{r-1}
+            np.subtract(r + 1, u, out=fac)
+            V[r] *= fac                                        # (r + 1 - u) M_r
+            V[r] += tmp
+        np.subtract(1, u, out=fac)
+        V[0] *= fac                                            # r = 0: (1 - u) M_0
+
+
+def _general_scheme(R, L, k, values, derivs, ws=_FRESH):
+    """Live bases on any strictly increasing grid, into ``values`` (and ``derivs``), ``(k+1, B, I)``.
+
+    ``R[j] = t_{s+j} - x`` and ``L[j] = x - t_{s+1-j}`` (``j = 1 .. k``, each ``(B, I)``).
+    The recursion of :func:`local_basis` with ``D_d = R[d]`` for ``d >= 1`` and
+    ``D_d = -L[1 - d]`` for ``d <= 0``, arranged so that each level costs one
+    division per term (de Boor's triangle; ``T_r = N^{p-1}_r / (R[r+1] + L[p-r])``)::
+
+        N^p_r = L[p-r+1] T_{r-1} + R[r+1] T_r         (T_{-1} = T_p = 0)
+
+    The derivative needs exactly the last level's ``T``:
+    ``B'_r = k (T_{r-1} - T_r)``, since ``R[r+1] + L[k-r] = t_{s+r+1} - t_{s+r+1-k}``.
+    """
+    V = values                                                 # V[r] holds N^p_r as p grows
+    V[0] = 1
+    if k == 0:
+        if derivs is not None:
+            derivs[0] = 0
+        return
+    den = ws.get("den", V[0].shape, V.dtype)                   # (B, I) scratch
+    saved = ws.get("saved", V[0].shape, V.dtype)               # (B, I) L[p-r+1] T_{r-1}
+    scratch = ws.get("T", V[0].shape, V.dtype)                 # (B, I) T_r
+    for p in range(1, k + 1):
+        for r in range(p):
+            T = derivs[r] if (p == k and derivs is not None) else scratch   # keep the last T
+            np.add(R[r + 1], L[p - r], out=den)
+            np.divide(V[r], den, out=T)                        # T_r
+            np.multiply(R[r + 1], T, out=V[r])
+            if r > 0:
+                V[r] += saved                                  # N^p_r
+            np.multiply(L[p - r], T, out=saved)
+        V[p] = saved                                           # r = p
+    if derivs is not None:                                     # derivs[r] holds T_r, r < k
+        np.multiply(derivs[k - 1], k, out=derivs[k])           # B'_k = k T_{k-1}
+        for r in range(k - 1, 0, -1):
+            np.subtract(derivs[r - 1], derivs[r], out=derivs[r])
+            derivs[r] *= k                                     # B'_r = k (T_{r-1} - T_r)
+        derivs[0] *= -k                                        # B'_0 = -k T_0
 
 
 def basis(x, grid, k):

@@ -10,10 +10,12 @@ The layer computes, for every sample ``b`` and output ``j``::
 
 (pruned edges are multiplied by ``mask[i, j] = 0``; read ``w_b`` and ``w_s``
 below as ``mask * w_b`` and ``mask * w_s``). With the dense basis laid out
-``Bd[b, m, i] = B_m(x[b, i])`` and the weights ``W[m, i, j] = w_s[i, j] coef[i, j, m]``,
-the spline part is one matrix product over the flattened ``(m, i)`` axis::
+``X[b, m, i] = B_m(x[b, i])`` for ``m < K``, the base function as one more row
+``X[b, K, i] = b(x[b, i])``, and the weights ``Wf[m, i, j] = w_s[i, j] coef[i, j, m]``,
+``Wf[K, i, j] = w_b[i, j]``, the whole layer is one matrix product over the
+flattened ``(m, i)`` axis::
 
-    y = b(x) @ w_b + Bd.reshape(B, K*I) @ W.reshape(K*I, O)
+    y = X.reshape(B, (K+1)*I) @ Wf.reshape((K+1)*I, O)
 
 The code is a pure core (:func:`forward`, :func:`backward`,
 :func:`activations`, :func:`activations_backward`) and a thin
@@ -35,14 +37,34 @@ __all__ = ["KANLayer", "forward", "backward", "activations", "activations_backwa
 # ---------------------------------------------------------------------------
 
 def _spline_weights(params, mask):
-    """``W[m, i, j] = mask[i, j] w_s[i, j] coef[i, j, m]`` flattened to ``(K*I, O)``."""
+    """Fused weights ``Wf`` of shape ``(K+1, I, O)``, the spline's and the base function's.
+
+    ``Wf[m, i, j] = mask[i, j] w_s[i, j] coef[i, j, m]`` for ``m < K`` and
+    ``Wf[K, i, j] = mask[i, j] w_b[i, j]``, so that with the dense bases and
+    ``b(x)`` stacked as ``X[b, m, i]`` (``X[b, K, i] = b(x[b, i])``) the layer is
+    ``y = X.reshape(B, (K+1)*I) @ Wf.reshape((K+1)*I, O)``.
+    """
     coef = params["coef"]                                      # (I, O, K)
-    V = (mask * params["w_s"])[:, :, None] * coef              # (I, O, K)
     I, O, K = coef.shape
-    return V, V.transpose(2, 0, 1).reshape(K * I, O)          # (I, O, K), (K*I, O)
+    Wf = np.empty((K + 1, I, O), dtype=coef.dtype)             # (K+1, I, O)
+    np.multiply(coef.transpose(2, 0, 1), mask * params["w_s"], out=Wf[:K])   # (K, I, O)
+    np.multiply(mask, params["w_b"], out=Wf[K])                # (I, O)
+    return Wf
 
 
-def forward(x, params, grid, k, base="silu", mask=None, need_grad=True):
+def _param_grads(gWf, params, mask):
+    """``coef``, ``w_b``, ``w_s`` gradients from ``gWf = dL/dWf`` ``(K+1, I, O)`` (see :func:`backward`)."""
+    coef, w_s = params["coef"], params["w_s"]                  # (I, O, K), (I, O)
+    K = coef.shape[2]
+    gW = gWf[:K]                                               # (K, I, O) dL/dW
+    return {
+        "coef": np.ascontiguousarray((gW * (mask * w_s)).transpose(1, 2, 0)),   # (I, O, K)
+        "w_b": mask * gWf[K],                                  # (I, O)
+        "w_s": mask * (gW * coef.transpose(2, 0, 1)).sum(axis=0),               # (I, O)
+    }
+
+
+def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspace=None):
     """Layer output and the cache its backward needs.
 
     Parameters
@@ -57,44 +79,58 @@ def forward(x, params, grid, k, base="silu", mask=None, need_grad=True):
     mask : ndarray, shape (I, O), optional
         1 for a live edge, 0 for a pruned one.
     need_grad : bool
-        Compute ``B'(x)`` for the backward pass. ``False`` for inference.
+        Compute ``B'(x)`` and ``b'(x)`` for the backward pass. ``False`` for inference.
+    workspace : bspline.Workspace, optional
+        Reuse its arrays for ``X`` and the bases (a layer passes its own); the
+        cache is then valid until the next forward with the same workspace.
 
     Returns
     -------
     y : ndarray, shape (B, O)
     cache : dict
+        The live bases ``lb`` (values and derivatives), ``b'(x)`` as ``dbx``, the
+        stacked ``X`` (B, K+1, I) and the fused weights ``Wf`` (K+1, I, O):
+        exactly what :func:`backward` and :func:`activations` read.
+
+    Notes
+    -----
+    Only the ``k + 1`` live bases per point are computed; they are scattered
+    into the zeroed rows ``X[:, :K, :]`` and ``b(x)`` is written into row
+    ``K``, so the base function rides along in the one matrix product.
     """
-    b, _ = get_base(base)
     if mask is None:
         mask = np.ones_like(params["w_b"])
+    ws = bspline.Workspace(reuse=False) if workspace is None else workspace
     B, I = x.shape
-    lb = bspline.local_basis(x, grid, k, derivative=need_grad, check=False)
-    Bd = lb.scatter()                                          # (B, K, I)
-    K = Bd.shape[1]
-    V, W = _spline_weights(params, mask)                       # (I, O, K), (K*I, O)
-    wb = mask * params["w_b"]                                  # (I, O)
-    bx = b(x)                                                  # (B, I)
-    y = bx @ wb                                                # (B, I) x (I, O) -> (B, O)
-    y += Bd.reshape(B, K * I) @ W                              # (B, K*I) x (K*I, O) -> (B, O)
-    cache = dict(x=x, bx=bx, lb=lb, Bd=Bd, V=V, W=W, wb=wb, mask=mask,
-                 params=params, base=base)
+    lb = bspline.local_basis(x, grid, k, derivative=need_grad, check=False, workspace=ws)
+    K = lb.K
+    X = ws.get("X", (B, K + 1, I), x.dtype)                    # (B, K+1, I)
+    lb.scatter(out=X)                                          # X[:, m, i] = B_m(x[:, i]), m < K
+    dbx = ws.get("dbx", (B, I), x.dtype) if need_grad else None
+    _base(base, x, X[:, K, :], dbx, ws)                        # X[:, K, i] = b(x[:, i]), dbx = b'(x)
+    Wf = _spline_weights(params, mask)                         # (K+1, I, O)
+    O = Wf.shape[2]
+    y = X.reshape(B, (K + 1) * I) @ Wf.reshape((K + 1) * I, O)  # (B, (K+1)I) x ((K+1)I, O) -> (B, O)
+    cache = dict(x=x, lb=lb, dbx=dbx, X=X, Wf=Wf, mask=mask, params=params, ws=ws)
     return y, cache
 
 
 def backward(dy, cache):
     """Gradients of a loss ``L`` through the layer, given ``dy = dL/dy``.
 
-    Derivation (``y[b, j] = sum_i wb[i, j] b(x[b, i]) + sum_{m,i} Bd[b, m, i] W[m, i, j]``,
-    ``W[m, i, j] = w_s[i, j] coef[i, j, m]``)::
+    Derivation (``y[b, j] = sum_{m,i} X[b, m, i] Wf[m, i, j]`` with ``X[b, m, i] = B_m(x[b, i])``
+    for ``m < K``, ``X[b, K, i] = b(x[b, i])``, ``Wf[m, i, j] = w_s[i, j] coef[i, j, m]``,
+    ``Wf[K, i, j] = w_b[i, j]``, all edge weights times ``mask[i, j]``)::
 
-        dL/dw_b[i, j]    = mask[i, j] sum_b b(x[b, i]) dy[b, j]           -> b(x).T @ dy
-        dL/dW[m, i, j]   = sum_b Bd[b, m, i] dy[b, j]                     -> Bd.T @ dy
-        dL/dcoef[i, j, m] = mask[i, j] w_s[i, j] dL/dW[m, i, j]
-        dL/dw_s[i, j]    = mask[i, j] sum_m coef[i, j, m] dL/dW[m, i, j]
-        dL/dx[b, i]      = b'(x[b, i]) sum_j wb[i, j] dy[b, j]              -> (dy @ wb.T) * b'(x)
-                         + sum_m B'_m(x[b, i]) Z[b, m, i],   Z = dy @ W.T
+        dL/dWf[m, i, j]   = sum_b X[b, m, i] dy[b, j]                    -> X.T @ dy
+        dL/dw_b[i, j]     = mask[i, j] dL/dWf[K, i, j]
+        dL/dcoef[i, j, m] = mask[i, j] w_s[i, j] dL/dWf[m, i, j]
+        dL/dw_s[i, j]     = mask[i, j] sum_m coef[i, j, m] dL/dWf[m, i, j]
+        Z[b, m, i]        = sum_j dy[b, j] Wf[m, i, j]                   -> dy @ Wf.T
+        dL/dx[b, i]       = b'(x[b, i]) Z[b, K, i] + sum_m B'_m(x[b, i]) Z[b, m, i]
 
     The last sum runs only over the ``k + 1`` live bases (a gather).
+    ``b'(x)`` was computed in the forward pass (it shares the sigmoid with ``b``).
 
     Parameters
     ----------
@@ -111,49 +147,77 @@ def backward(dy, cache):
     lb = cache["lb"]
     if lb.derivs is None:
         raise RuntimeError("backward needs a forward pass run with need_grad=True")
-    x, bx, Bd, W, wb, mask = (cache[n] for n in ("x", "bx", "Bd", "W", "wb", "mask"))
-    coef, w_s = cache["params"]["coef"], cache["params"]["w_s"]
-    _, db = get_base(cache["base"])
-    B, K, I = Bd.shape
+    X, Wf, dbx, ws = cache["X"], cache["Wf"], cache["dbx"], cache["ws"]
+    B, K1, I = X.shape
     O = dy.shape[1]
+    dy = dy.astype(X.dtype, copy=False)
 
-    g_wb = bx.T @ dy                                           # (I, B) x (B, O) -> (I, O)
-    g_W = Bd.reshape(B, K * I).T @ dy                          # (K*I, B) x (B, O) -> (K*I, O)
-    g_W = g_W.reshape(K, I, O).transpose(1, 2, 0)              # (I, O, K)
-    grads = {
-        "coef": (mask * w_s)[:, :, None] * g_W,                # (I, O, K)
-        "w_b": mask * g_wb,                                    # (I, O)
-        "w_s": mask * np.einsum("iom,iom->io", coef, g_W),     # (I, O)
-    }
-    dx = (dy @ wb.T) * db(x)                                   # (B, O) x (O, I) -> (B, I)
-    Z = dy @ W.T                                               # (B, O) x (O, K*I) -> (B, K*I)
-    dx += np.einsum("rbi,rbi->bi", lb.derivs, lb.gather(Z))   # sum over live bases -> (B, I)
+    gWf = X.reshape(B, K1 * I).T @ dy                          # ((K+1)I, B) x (B, O) -> ((K+1)I, O)
+    grads = _param_grads(gWf.reshape(K1, I, O), cache["params"], cache["mask"])
+    Z = ws.get("Z", (B, K1 * I), X.dtype)                      # (B, (K+1)I)
+    np.matmul(dy, Wf.reshape(K1 * I, O).T, out=Z)              # (B, O) x (O, (K+1)I) -> (B, (K+1)I)
+    Z = Z.reshape(B, K1, I)                                    # (B, K+1, I)
+    dx = Z[:, K1 - 1, :] * dbx                                 # (B, I) base function part
+    _add_live(dx, lb, Z, ws)                                   # + sum_m B'_m(x) Z[:, m, :]
     return dx, grads
+
+
+def _add_live(dx, lb, Z, ws):
+    """``dx += sum_r derivs[r] * Z[live r]``: the spline part of ``dL/dx``, over the k + 1 live bases."""
+    g = ws.get("gather", dx.shape, dx.dtype)                   # (B, I)
+    for r, dB in enumerate(lb.derivs):                         # each (B, I)
+        lb.gather(Z, r, out=g)                                 # g[b, i] = Z[b, start + r, i]
+        g *= dB
+        dx += g
+
+
+def _base(name, x, out, dout, ws):
+    """``out[...] = b(x)`` and, unless ``dout`` is None, ``dout[...] = b'(x)``; ``x`` ``(B, I)``.
+
+    SiLU, the default, shares its sigmoid between the two (see :mod:`numpykan.activations`)::
+
+        sig = (1 + tanh(x / 2)) / 2,   b(x) = x sig,   b'(x) = sig (1 + x (1 - sig))
+    """
+    if name != "silu":
+        b, db = get_base(name)
+        out[...] = b(x)
+        if dout is not None:
+            dout[...] = db(x)
+        return
+    sig = ws.get("sig", x.shape, x.dtype)                      # (B, I)
+    np.multiply(x, 0.5, out=sig)
+    np.tanh(sig, out=sig)
+    sig += 1
+    sig *= 0.5                                                 # sigmoid(x)
+    np.multiply(x, sig, out=out)                               # silu(x)
+    if dout is not None:
+        np.subtract(1, sig, out=dout)
+        dout *= x
+        dout += 1
+        dout *= sig                                            # sig (1 + x (1 - sig))
 
 
 def activations(cache):
     """Per-edge values ``A[b, i, j] = phi_ij(x[b, i])`` from a forward cache -> ``(B, I, O)``.
 
-    ``A = b(x)[:, :, None] * wb + (Bd as (I, B, K)) @ (V as (I, K, O))``, the second term a
-    batched product over inputs, so no ``(B, I, O, K)`` array is built.
+    ``A[b, i, j] = sum_m X[b, m, i] Wf[m, i, j]`` (the ``m = K`` term is ``w_b b(x)``):
+    a product batched over inputs, ``(I, B, K+1) x (I, K+1, O)``, so no
+    ``(B, I, O, K)`` array is built. Computed only when asked for (regularization, plots).
     """
-    bx, Bd, V, wb = cache["bx"], cache["Bd"], cache["V"], cache["wb"]
-    S = np.matmul(Bd.transpose(2, 0, 1), V.transpose(0, 2, 1))  # (I, B, K) x (I, K, O) -> (I, B, O)
-    return bx[:, :, None] * wb + S.transpose(1, 0, 2)          # (B, I, O)
+    X, Wf = cache["X"], cache["Wf"]                            # (B, K+1, I), (K+1, I, O)
+    A = np.matmul(X.transpose(2, 0, 1), Wf.transpose(1, 0, 2))  # (I, B, K+1) x (I, K+1, O) -> (I, B, O)
+    return A.transpose(1, 0, 2)                                # (B, I, O)
 
 
 def activations_backward(dA, cache):
     """Gradients through :func:`activations`, given ``dA = dL/dA`` of shape ``(B, I, O)``.
 
-    With ``A[b, i, j] = wb[i, j] b(x[b, i]) + sum_m Bd[b, m, i] V[i, j, m]``,
-    ``V[i, j, m] = w_s[i, j] coef[i, j, m]``::
+    With ``A[b, i, j] = sum_m X[b, m, i] Wf[m, i, j]`` (``X``, ``Wf`` as in :func:`backward`)::
 
-        dL/dw_b[i, j]     = mask[i, j] sum_b dA[b, i, j] b(x[b, i])
-        dL/dV[i, j, m]    = sum_b dA[b, i, j] Bd[b, m, i]
-        dL/dcoef[i, j, m] = mask[i, j] w_s[i, j] dL/dV[i, j, m]
-        dL/dw_s[i, j]     = mask[i, j] sum_m coef[i, j, m] dL/dV[i, j, m]
-        dL/dx[b, i]       = b'(x[b, i]) sum_j dA[b, i, j] wb[i, j]
-                          + sum_m B'_m(x[b, i]) Q[b, i, m],   Q[b, i, m] = sum_j dA[b, i, j] V[i, j, m]
+        dL/dWf[m, i, j]   = sum_b X[b, m, i] dA[b, i, j]
+        dL/dw_b, dL/dcoef, dL/dw_s   from dL/dWf exactly as in backward
+        Q[b, m, i]        = sum_j dA[b, i, j] Wf[m, i, j]
+        dL/dx[b, i]       = b'(x[b, i]) Q[b, K, i] + sum_m B'_m(x[b, i]) Q[b, m, i]
 
     Returns
     -------
@@ -163,20 +227,15 @@ def activations_backward(dA, cache):
     lb = cache["lb"]
     if lb.derivs is None:
         raise RuntimeError("activations_backward needs a forward pass run with need_grad=True")
-    x, bx, Bd, V, wb, mask = (cache[n] for n in ("x", "bx", "Bd", "V", "wb", "mask"))
-    coef, w_s = cache["params"]["coef"], cache["params"]["w_s"]
-    _, db = get_base(cache["base"])
-    dAi = dA.transpose(1, 2, 0)                                # (I, O, B)
-    g_V = np.matmul(dAi, Bd.transpose(2, 0, 1))                # (I, O, B) x (I, B, K) -> (I, O, K)
-    grads = {
-        "coef": (mask * w_s)[:, :, None] * g_V,                # (I, O, K)
-        "w_b": mask * np.einsum("bio,bi->io", dA, bx),         # (I, O)
-        "w_s": mask * np.einsum("iom,iom->io", coef, g_V),     # (I, O)
-    }
-    dx = np.einsum("bio,io->bi", dA, wb) * db(x)               # (B, I)
-    Q = np.matmul(dA.transpose(1, 0, 2), V)                    # (I, B, O) x (I, O, K) -> (I, B, K)
-    Q = np.ascontiguousarray(Q.transpose(1, 2, 0))             # (B, K, I)
-    dx += np.einsum("rbi,rbi->bi", lb.derivs, lb.gather(Q))   # (B, I)
+    X, Wf, dbx = cache["X"], cache["Wf"], cache["dbx"]
+    K1 = X.shape[1]
+    dAi = dA.astype(X.dtype, copy=False).transpose(1, 0, 2)    # (I, B, O)
+    gWf = np.matmul(X.transpose(2, 1, 0), dAi)                 # (I, K+1, B) x (I, B, O) -> (I, K+1, O)
+    grads = _param_grads(gWf.transpose(1, 0, 2), cache["params"], cache["mask"])
+    Q = np.matmul(dAi, Wf.transpose(1, 2, 0))                  # (I, B, O) x (I, O, K+1) -> (I, B, K+1)
+    Q = np.ascontiguousarray(Q.transpose(1, 2, 0))             # (B, K+1, I)
+    dx = Q[:, K1 - 1, :] * dbx                                 # (B, I) base function part
+    _add_live(dx, lb, Q, cache["ws"])                          # + sum_m B'_m(x) Q[:, m, :]
     return dx, grads
 
 
@@ -269,10 +328,18 @@ class KANLayer:
         x = bspline._check_x(x, self.in_dim, name)
         return x.astype(self.dtype, copy=False)
 
-    def forward(self, x, need_grad=True):
-        """``y = layer(x)``: ``(B, I) -> (B, O)``; caches what :meth:`backward` needs."""
-        x = self._input(x)
-        y, cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask, need_grad)
+    def forward(self, x, need_grad=True, check=True):
+        """``y = layer(x)``: ``(B, I) -> (B, O)``; caches what :meth:`backward` needs.
+
+        ``check=False`` skips the input validation; a model uses it for its
+        hidden layers, whose inputs it produced itself.
+        """
+        if check:
+            x = self._input(x)
+        ws = None
+        if need_grad:                   # training: reuse this layer's arrays from step to step
+            ws = self.__dict__.setdefault("_workspace", bspline.Workspace())
+        y, cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask, need_grad, ws)
         self.cache = cache if need_grad else None
         if self.symbolic is not None:                          # edges fixed to formulas
             y = y + self.symbolic.forward(x, need_grad)        # (B, O)
@@ -407,6 +474,8 @@ class KANLayer:
         new.grads = {key: np.zeros_like(v) for key, v in new.params.items()}
         new.mask = self.mask.copy()
         new.cache = None
+        if self.symbolic is not None:                                         # formulas carry over
+            new.symbolic = self.symbolic.subset(np.arange(self.in_dim), np.arange(self.out_dim))
         return new
 
     def subset(self, rows, cols):
@@ -419,6 +488,8 @@ class KANLayer:
         new.grads = {key: np.zeros_like(v) for key, v in new.params.items()}
         new.mask = self.mask[np.ix_(rows, cols)].copy()
         new.cache = None
+        if self.symbolic is not None:
+            new.symbolic = self.symbolic.subset(rows, cols)
         return new
 
 
