@@ -275,5 +275,6 @@ def test_get_optimizer():
     assert type(opt) is Adam and opt.lr == 0.5 and opt.betas == (0.5, 0.6)
     assert type(get_optimizer("AdamW", pg)) is AdamW
     assert isinstance(get_optimizer("adamw", pg), Optimizer)
+    assert type(get_optimizer("lbfgs", pg)).__name__ == "LBFGS"
     with pytest.raises(ValueError, match="'SGD', 'Adam', 'AdamW'"):
-        get_optimizer("lbfgs", pg)
+        get_optimizer("rmsprop", pg)
