@@ -1,0 +1,1004 @@
+"""Symbolic edges: name a learned curve, fit it, and freeze it to a formula.
+
+A trained KAN edge ``phi_ij`` is a 1-D curve. Often it is (close to) a known
+function up to an affine change of input and output::
+
+    phi_ij(x) ~ c * f(a * x + b) + d
+
+This module holds
+
+- a **library** of named functions ``f`` (numpy value, derivative, a
+  complexity score and a formula template), extendable with :func:`add_symbolic`;
+- :func:`fit_affine`: the fit of ``(a, b, c, d)`` for one ``f`` to samples
+  ``(x, y)``, scored by ``R^2``;
+- :func:`suggest` (``model.suggest_symbolic``): every library function fitted
+  and ranked by a stated rule trading ``R^2`` against complexity;
+- :class:`SymbolicEdges`: what a layer carries (``layer.symbolic``) once some
+  of its edges are frozen to formulas; its parameters ``abcd`` keep training
+  with hand-written gradients;
+- :func:`fix_symbolic`, :func:`auto_symbolic`, :func:`symbolic_formula`, the
+  model-level operations behind the ``KAN`` methods of the same names.
+
+Glossary: ``B`` batch, ``I`` inputs, ``O`` outputs of a layer, ``E`` number of
+symbolic edges of the layer; edge ``e`` goes from input ``i_e`` to output ``j_e``.
+
+Fitting ``c f(a x + b) + d``
+----------------------------
+For fixed ``(a, b)`` the model is linear in ``(c, d)``, so they come from linear
+least squares; with ``u = f(a x + b)``::
+
+    c = cov(u, y) / var(u),   d = mean(y) - c mean(u),   R^2 = corr(u, y)^2
+
+So only ``(a, b)`` need a search. The inputs are standardized first
+(``t = (x - m) / s``, ``m`` the centre and ``s`` the half-width of the sample
+range), so the search ranges are relative to the data: ``a t + b`` with
+``a, b`` in ``[-10, 10]`` by default. The search is a coarse grid, then,
+from each of a few of its best (and mutually distant) points, ``zoom_rounds``
+finer grids centred on the best point so far (each spanning +-2 cells of the
+previous grid), then a few Levenberg-Marquardt steps on all four parameters
+(kept only if they lower the error); the best of these starts wins.
+
+Three kinds of redundancy are removed so that the answer is unique:
+
+- ``scale_free`` functions (powers, ``1/x``, ``sqrt``, ``log``, ``abs``, ``sgn``)
+  satisfy ``f(a u) = g(a) f(u) + h(a)``, so ``a = 1`` and only ``b`` is searched;
+- ``shift_free`` functions (``exp``) satisfy ``f(u + b) = e^b f(u)``, so ``b = 0``;
+- ``x`` itself is affine: ``a = 1, b = 0`` and only ``(c, d)`` are fitted.
+
+Even/odd/periodic functions then get a canonical form (``a > 0``; for ``sin``
+and ``cos`` also ``c > 0`` and ``b`` in ``(-pi, pi]``), see :func:`canonical`.
+
+Domains
+-------
+Functions with a restricted domain use safe versions, stated in their entry:
+``1/x`` and ``1/x^2`` use ``x`` pushed away from 0 to ``+-1e-4``; ``sqrt`` and
+``log`` use ``|x|`` (even extension; ``log`` also clips ``|x|`` at ``1e-4``);
+``tan`` clips its argument to ``|u| <= pi/2 - 1e-2``; ``exp`` clips to
+``u <= 50``. Inside the clipped region the derivative used is 0 (that of the
+clipped function). On the domain of the textbook function the values agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+__all__ = ["SymbolicFunction", "SYMBOLIC_LIB", "add_symbolic", "get_symbolic", "fit_affine",
+           "canonical", "suggest", "SymbolicEdges", "edge_inputs", "edge_values",
+           "fix_symbolic", "auto_symbolic", "symbolic_formula"]
+
+
+# ---------------------------------------------------------------------------
+# the library
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SymbolicFunction:
+    """One named function of the library.
+
+    Attributes
+    ----------
+    name : str
+    f, df : callable
+        ``f(u)`` and ``f'(u)`` on arrays, elementwise.
+    complexity : int
+        How costly the name is to read (0 for the zero function, 1 for ``x`` ...).
+    template : str
+        Formula with ``{x}`` (argument inserted as is, e.g. ``"sin({x})"``) or
+        ``{px}`` (parenthesized unless it is a plain variable, e.g. ``"{px}^2"``).
+    scale_free, shift_free : bool
+        Fix ``a = 1`` resp. ``b = 0`` in the fit (see the module docstring).
+    parity : int
+        ``1`` even, ``-1`` odd, ``0`` neither: lets :func:`canonical` make ``a > 0``.
+    period : float or None
+        ``f(u + period) = f(u)``; with ``antiperiodic``, ``f(u + period/2) = -f(u)``.
+    """
+
+    name: str
+    f: object
+    df: object
+    complexity: int
+    template: str
+    scale_free: bool = False
+    shift_free: bool = False
+    parity: int = 0
+    period: float | None = None
+    antiperiodic: bool = False
+
+
+_EPS = 1e-4          # distance from the singularity used by 1/x, 1/x^2 and log
+_TAN_MAX = math.pi / 2 - 1e-2
+_EXP_MAX = 50.0
+
+
+def _away(u):
+    """``u`` pushed away from 0 to ``+-_EPS`` (``0`` goes to ``+_EPS``)."""
+    return np.where(np.abs(u) < _EPS, np.where(u < 0, -_EPS, _EPS), u)
+
+
+def _inv(u):
+    return 1.0 / _away(u)
+
+
+def _dinv(u):
+    return np.where(np.abs(u) < _EPS, 0.0, -1.0 / _away(u) ** 2)
+
+
+def _inv2(u):
+    return 1.0 / _away(u) ** 2
+
+
+def _dinv2(u):
+    return np.where(np.abs(u) < _EPS, 0.0, -2.0 / _away(u) ** 3)
+
+
+def _sqrt(u):
+    return np.sqrt(np.abs(u))
+
+
+def _dsqrt(u):
+    au = np.abs(u)
+    return np.where(au < _EPS, 0.0, 0.5 * np.sign(u) / np.sqrt(np.maximum(au, _EPS)))
+
+
+def _log(u):
+    return np.log(np.maximum(np.abs(u), _EPS))
+
+
+def _dlog(u):
+    return np.where(np.abs(u) < _EPS, 0.0, 1.0 / _away(u))
+
+
+def _exp(u):
+    return np.exp(np.minimum(u, _EXP_MAX))
+
+
+def _dexp(u):
+    return np.where(u > _EXP_MAX, 0.0, np.exp(np.minimum(u, _EXP_MAX)))
+
+
+def _tan(u):
+    return np.tan(np.clip(u, -_TAN_MAX, _TAN_MAX))
+
+
+def _dtan(u):
+    return np.where(np.abs(u) > _TAN_MAX, 0.0, 1.0 / np.cos(np.clip(u, -_TAN_MAX, _TAN_MAX)) ** 2)
+
+
+def _gauss(u):
+    return np.exp(-u * u)
+
+
+def _dgauss(u):
+    return -2.0 * u * np.exp(-u * u)
+
+
+SYMBOLIC_LIB = {}
+
+
+def add_symbolic(name, f, df, complexity, template, *, scale_free=False, shift_free=False,
+                 parity=0, period=None, antiperiodic=False):
+    """Register (or replace) a library function ``name``.
+
+    Parameters
+    ----------
+    name : str
+        At most 16 characters (checkpoints store names as ``<U16``).
+    f, df : callable
+        Value and derivative, elementwise on float arrays.
+    complexity : int >= 0
+    template : str
+        With ``{x}`` or ``{px}`` where the argument goes, e.g. ``"sinh({x})"``.
+    scale_free, shift_free, parity, period, antiperiodic
+        See :class:`SymbolicFunction`.
+
+    Examples
+    --------
+    >>> add_symbolic("sinh", np.sinh, np.cosh, 3, "sinh({x})", parity=-1)
+    >>> get_symbolic("sinh").f(np.array([0.0]))
+    array([0.])
+    """
+    if not isinstance(name, str) or not 0 < len(name) <= 16:
+        raise ValueError(f"name must be a string of 1 to 16 characters, got {name!r}")
+    if not (callable(f) and callable(df)):
+        raise TypeError(f"f and df must be callables, got {type(f).__name__}, {type(df).__name__}")
+    if isinstance(complexity, bool) or not isinstance(complexity, (int, np.integer)) or complexity < 0:
+        raise ValueError(f"complexity must be an int >= 0, got {complexity!r}")
+    if not isinstance(template, str):
+        raise TypeError(f"template must be a string such as 'sin({{x}})', got {template!r}")
+    if parity not in (-1, 0, 1):
+        raise ValueError(f"parity must be -1, 0 or 1, got {parity!r}")
+    SYMBOLIC_LIB[name] = SymbolicFunction(name, f, df, int(complexity), template, bool(scale_free),
+                                          bool(shift_free), int(parity), period, bool(antiperiodic))
+
+
+def _zero(u):
+    return np.zeros_like(u)
+
+
+_S = dict(scale_free=True)                   # f(a u) = g(a) f(u) + h(a): a = 1
+add_symbolic("0", _zero, _zero, 0, "0")
+add_symbolic("x", lambda u: u, np.ones_like, 1, "{x}")
+add_symbolic("x^2", np.square, lambda u: 2 * u, 2, "{px}^2", **_S)
+add_symbolic("x^3", lambda u: u ** 3, lambda u: 3 * u ** 2, 3, "{px}^3", **_S)
+add_symbolic("x^4", lambda u: u ** 4, lambda u: 4 * u ** 3, 3, "{px}^4", **_S)
+add_symbolic("1/x", _inv, _dinv, 2, "1/{px}", **_S)
+add_symbolic("1/x^2", _inv2, _dinv2, 3, "1/{px}^2", **_S)
+add_symbolic("sqrt", _sqrt, _dsqrt, 2, "sqrt({x})", **_S)
+add_symbolic("exp", _exp, _dexp, 2, "exp({x})", shift_free=True)
+add_symbolic("log", _log, _dlog, 2, "log({x})", **_S)
+add_symbolic("sin", np.sin, np.cos, 2, "sin({x})", parity=-1, period=2 * math.pi,
+             antiperiodic=True)
+add_symbolic("cos", np.cos, lambda u: -np.sin(u), 2, "cos({x})", parity=1, period=2 * math.pi,
+             antiperiodic=True)
+add_symbolic("tan", _tan, _dtan, 3, "tan({x})", parity=-1)
+add_symbolic("tanh", np.tanh, lambda u: 1.0 - np.tanh(u) ** 2, 3, "tanh({x})", parity=-1)
+add_symbolic("abs", np.abs, np.sign, 3, "|{x}|", **_S)
+add_symbolic("sgn", np.sign, _zero, 3, "sgn({x})", **_S)
+add_symbolic("gaussian", _gauss, _dgauss, 3, "exp(-{px}^2)", parity=1)
+add_symbolic("arctan", np.arctan, lambda u: 1.0 / (1.0 + u * u), 4, "arctan({x})", parity=-1)
+
+
+def get_symbolic(name):
+    """The :class:`SymbolicFunction` called ``name``; ``ValueError`` listing the names if unknown."""
+    fn = SYMBOLIC_LIB.get(name)
+    if fn is None:
+        raise ValueError(f"unknown symbolic function {name!r}; the library has "
+                         f"{sorted(SYMBOLIC_LIB)} (add one with numpykan.symbolic.add_symbolic)")
+    return fn
+
+
+def _library(lib):
+    """Functions to try; by default all but ``0``.
+
+    ``0`` fits a constant, whose ``R^2`` is 0 whatever the edge, so its score
+    says nothing about the edge; a (nearly) constant edge is for
+    :meth:`numpykan.KAN.prune` to remove. Ask for it with ``lib=[..., "0"]``.
+    """
+    if lib is None:
+        return [fn for fn in SYMBOLIC_LIB.values() if fn.name != "0"]
+    if isinstance(lib, str):
+        raise TypeError(f"lib must be a list of names, got the string {lib!r}")
+    return [get_symbolic(name) for name in lib]
+
+
+# ---------------------------------------------------------------------------
+# fitting c f(a x + b) + d
+# ---------------------------------------------------------------------------
+
+def _cd_r2(U, y):
+    """Least-squares ``c, d`` and ``R^2`` for ``y ~ c U + d`` along the last axis of ``U``.
+
+    ``U`` (..., n), ``y`` (n,) -> ``c, d, r2`` each of shape ``(...)``. A constant ``U``
+    gets ``c = 0`` and ``R^2 = 0`` (``1`` if ``y`` is constant too).
+    """
+    um = U.mean(axis=-1, keepdims=True)
+    ym = y.mean()
+    Uc = U - um                                                # (..., n)
+    yc = y - ym                                                # (n,)
+    suu = np.einsum("...n,...n->...", Uc, Uc)                  # (...)
+    suy = Uc @ yc                                              # (...)
+    syy = float(yc @ yc)
+    ok = suu > 1e-300 * max(1.0, syy)
+    c = np.where(ok, suy / np.where(ok, suu, 1.0), 0.0)
+    d = ym - c * um[..., 0]
+    if syy == 0.0:
+        r2 = np.ones_like(c)
+    else:
+        r2 = np.where(ok, suy ** 2 / (np.where(ok, suu, 1.0) * syy), 0.0)
+    return c, d, r2
+
+
+def _r2(pred, y):
+    ss = float(np.sum((y - y.mean()) ** 2))
+    sse = float(np.sum((y - pred) ** 2))
+    if ss == 0.0:
+        return 1.0 if sse == 0.0 else 0.0
+    return 1.0 - sse / ss
+
+
+def canonical(name, a, b, c, d):
+    """The canonical representative of ``c f(a x + b) + d`` among equal functions.
+
+    Uses the library's symmetries of ``f``: ``parity`` (even: ``(a, b) -> (-a, -b)``,
+    odd: ``(a, b, c) -> (-a, -b, -c)``) to make ``a > 0``; for ``antiperiodic``
+    functions (sin, cos: ``f(u + pi) = -f(u)``) ``c -> -c, b -> b + pi`` to make
+    ``c > 0``; and ``period`` to put ``b`` in ``(-period/2, period/2]``.
+    """
+    fn = get_symbolic(name)
+    if fn.parity and a < 0:
+        a, b = -a, -b
+        if fn.parity == -1:
+            c = -c
+    if fn.period is not None:
+        P = fn.period
+        if fn.antiperiodic and c < 0:
+            c, b = -c, b + P / 2
+        b = b - P * math.floor((b + P / 2) / P)                # (-P/2, P/2]
+        if b <= -P / 2:
+            b += P
+    return float(a), float(b), float(c), float(d)
+
+
+def _lm_polish(fn, x, y, p, free, iters=200):
+    """Levenberg-Marquardt on ``r = c f(a x + b) + d - y`` over the ``free`` of (a, b, c, d).
+
+    Jacobian columns: ``dr/da = c f'(u) x``, ``dr/db = c f'(u)``, ``dr/dc = f(u)``,
+    ``dr/dd = 1`` with ``u = a x + b``. Returns the best parameters seen.
+    """
+    p = np.array(p, dtype=np.float64)
+
+    def sse(q):
+        r = q[2] * fn.f(q[0] * x + q[1]) + q[3] - y
+        return float(r @ r) if np.all(np.isfinite(r)) else np.inf
+
+    best = sse(p)
+    mu = 1e-3
+    for _ in range(iters):
+        u = p[0] * x + p[1]
+        fu, dfu = fn.f(u), fn.df(u)
+        r = p[2] * fu + p[3] - y
+        J = np.stack([p[2] * dfu * x, p[2] * dfu, fu, np.ones_like(x)], axis=1)[:, free]
+        JtJ, Jtr = J.T @ J, J.T @ r
+        improved = False
+        for _ in range(8):
+            A = JtJ + mu * np.diag(np.diag(JtJ) + 1e-12)
+            try:
+                step = np.linalg.solve(A, -Jtr)
+            except np.linalg.LinAlgError:
+                mu *= 10
+                continue
+            q = p.copy()
+            q[free] += step
+            s = sse(q)
+            if s < best:
+                p, best, mu, improved = q, s, max(mu / 10, 1e-12), True
+                break
+            mu *= 10
+        if not improved or best == 0.0:
+            break
+    return p, best
+
+
+def _to_ab(fn, alpha, beta, m, s):
+    """``(a, b)`` of ``u = a x + b`` from the search variables on ``t = (x - m) / s``.
+
+    general: ``u = alpha t + beta``; scale-free (``a = 1``): ``u = x + s beta - m``;
+    shift-free (``b = 0``): ``u = (alpha / s) x``; ``x``/``0``: ``u = x``.
+    """
+    if fn.name in ("x", "0"):
+        return np.ones_like(alpha), np.zeros_like(beta)
+    if fn.scale_free:
+        return np.ones_like(alpha), s * beta - m
+    if fn.shift_free:
+        return alpha / s, np.zeros_like(beta)
+    return alpha / s, beta - alpha * m / s
+
+
+def _grid_r2(fn, x, y, al, be, m, s):
+    """``R^2`` of the best ``(c, d)`` at every ``(alpha, beta)`` of the grid ``al x be`` -> ``(na, nb)``."""
+    A, Bt = np.meshgrid(al, be, indexing="ij")                 # (na, nb)
+    a, b = _to_ab(fn, A, Bt, m, s)                             # (na, nb) each, for x
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        U = fn.f(a[..., None] * x + b[..., None])              # (na, nb, n)
+        r2 = _cd_r2(U, y)[2]                                   # (na, nb)
+    return np.where(np.isfinite(r2), r2, -np.inf)
+
+
+def fit_affine(x, y, name, a_range=(-10.0, 10.0), b_range=(-10.0, 10.0), grid_number=81,
+               zoom_rounds=3, starts=8, polish=True):
+    """Fit ``y ~ c f(a x + b) + d`` for the library function ``name``.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (n,)
+        Samples of the curve (n >= 2, finite).
+    name : str
+        A library function (see :data:`SYMBOLIC_LIB`).
+    a_range, b_range : (float, float)
+        Search ranges of ``a`` and ``b`` for the *standardized* input
+        ``t = (x - m) / s`` (``m`` centre, ``s`` half-width of the sample range).
+    grid_number : int
+        Points per axis of the coarse grid. With 41 points and 4 starts, 1 in
+        300 random exact formulas (broad gaussians, nearly linear arctan) ended
+        in a wrong basin; with 81 points and 8 starts none of 600 did.
+    zoom_rounds : int
+        Finer 11 x 11 grids after the coarse one, each spanning +-2 cells of
+        the previous grid around its best point.
+    starts : int
+        The zoom (and polish) starts from this many of the best local maxima
+        of ``R^2`` on the coarse grid, and the best result is kept: a nearly
+        linear curve is fitted almost as well by a far-away part of a
+        function (``arctan`` near ``u = 9``) as by the right one, and the
+        coarse grid may not resolve the difference. For even or odd ``f``
+        only ``a >= 0`` is searched.
+    polish : bool
+        Finish with Levenberg-Marquardt on ``(a, b, c, d)``.
+
+    Returns
+    -------
+    dict
+        ``name``, ``a, b, c, d`` (for the original ``x``, in canonical form, see
+        :func:`canonical`), ``r2`` (coefficient of determination of the fit).
+
+    Examples
+    --------
+    >>> x = np.linspace(-1, 1, 101)
+    >>> fit = fit_affine(x, 2.0 * np.sin(3.0 * x + 0.5) - 1.0, "sin")
+    >>> [round(fit[k], 6) for k in "abcd"], fit["r2"] > 1 - 1e-12
+    ([3.0, 0.5, 2.0, -1.0], True)
+    """
+    fn = get_symbolic(name)
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if x.shape != y.shape or x.size < 2:
+        raise ValueError(f"x and y must be 1-D of the same length >= 2, got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("x and y must be finite")
+    m = 0.5 * (x.max() + x.min())                              # centre of the samples
+    s = 0.5 * (x.max() - x.min()) or 1.0                       # half-width
+    # search variables (alpha, beta) act on the standardized t = (x - m) / s
+    search_a = fn.name not in ("x", "0") and not fn.scale_free
+    search_b = fn.name not in ("x", "0") and not fn.shift_free
+    n = int(grid_number)
+    if search_a and fn.parity and a_range[0] < 0 < a_range[1]:
+        # (a, b) and (-a, -b) fit equally well for even and odd f: search a >= 0 only
+        al = np.linspace(0.0, a_range[1], max(2, round(n * a_range[1] / (a_range[1] - a_range[0]))))
+    else:
+        al = np.linspace(*a_range, n) if search_a else np.array([1.0])  # (na,)
+    be = np.linspace(*b_range, n) if search_b else np.array([0.0])      # (nb,)
+    r2 = _grid_r2(fn, x, y, al, be, m, s)                      # (na, nb) coarse grid
+    ha = (al[-1] - al[0]) / (len(al) - 1) if search_a else 0.0  # cell sizes
+    hb = (be[-1] - be[0]) / (len(be) - 1) if search_b else 0.0
+    # starts: the best local maxima of the coarse grid (>= their 8 neighbours)
+    padded = np.pad(r2, 1, constant_values=-np.inf)
+    local = np.ones_like(r2, dtype=bool)
+    for da in (-1, 0, 1):
+        for db in (-1, 0, 1):
+            if da or db:
+                local &= r2 >= padded[1 + da:1 + da + r2.shape[0], 1 + db:1 + db + r2.shape[1]]
+    cand = np.flatnonzero(local.ravel() & np.isfinite(r2.ravel()))
+    if cand.size == 0:
+        cand = np.array([int(np.argmax(r2))])
+    cand = cand[np.argsort(-r2.ravel()[cand], kind="stable")][:int(starts)]
+    picked = [np.unravel_index(int(f), r2.shape) for f in cand]
+    free = [0, 1, 2, 3]
+    if fn.name in ("x", "0"):
+        free = [2, 3]
+    elif fn.scale_free:
+        free = [1, 2, 3]
+    elif fn.shift_free:
+        free = [0, 2, 3]
+    best_p, best_sse = None, np.inf
+    for ia, ib in picked:
+        alpha, beta, wa, wb = float(al[ia]), float(be[ib]), ha, hb
+        for _ in range(int(zoom_rounds) if (search_a or search_b) else 0):
+            za = np.linspace(alpha - 2 * wa, alpha + 2 * wa, 11) if search_a else np.array([alpha])
+            zb = np.linspace(beta - 2 * wb, beta + 2 * wb, 11) if search_b else np.array([beta])
+            zr = _grid_r2(fn, x, y, za, zb, m, s)              # (11, 11)
+            ja, jb = np.unravel_index(int(np.argmax(zr)), zr.shape)
+            alpha, beta, wa, wb = float(za[ja]), float(zb[jb]), 0.4 * wa, 0.4 * wb
+        a, b = (float(v) for v in _to_ab(fn, np.array(alpha), np.array(beta), m, s))
+        c, d, _ = _cd_r2(fn.f(a * x + b)[None], y)
+        p = np.array([a, b, float(c[0]), float(d[0])])
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            if polish and fn.name != "0":
+                p, sse = _lm_polish(fn, x, y, p, free)
+            else:
+                r = p[2] * fn.f(p[0] * x + p[1]) + p[3] - y
+                sse = float(r @ r)
+        if sse < best_sse or best_p is None:
+            best_p, best_sse = p, sse
+    a, b, c, d = (float(v) for v in best_p)
+    if fn.name == "0":
+        a, b, c, d = 1.0, 0.0, 0.0, float(y.mean())
+    a, b, c, d = canonical(fn.name, a, b, c, d)
+    pred = c * fn.f(a * x + b) + d
+    return dict(name=fn.name, a=a, b=b, c=c, d=d, r2=_r2(pred, y))
+
+
+def _score(r2, complexity, n_free, weight):
+    """Ranking score: ``min(nines, 10) - weight * (complexity + n_free / 2)``, ``nines = -log10(1 - R^2)``."""
+    nines = -math.log10(max(1.0 - r2, 1e-10))
+    return min(nines, 10.0) - weight * (complexity + 0.5 * n_free)
+
+
+def _n_free(fn):
+    """Number of fitted parameters of ``c f(a x + b) + d`` for ``fn`` (``c, d`` always)."""
+    if fn.name in ("x", "0"):
+        return 2
+    return 3 if (fn.scale_free or fn.shift_free) else 4
+
+
+def suggest(x, y, topk=5, lib=None, weight=1.0, **fit_kw):
+    """Fit every library function to the samples ``(x, y)`` and rank them.
+
+    Ranking rule: ``score = min(nines, 10) - weight * (complexity + n_free / 2)``
+    with ``nines = -log10(1 - R^2)`` (``R^2 = 0.999`` is 3 nines) and
+    ``n_free`` the number of fitted parameters (2 for ``x``, 3 when ``a`` or
+    ``b`` is fixed, else 4), highest first. So one more unit of complexity
+    must buy one more decimal digit of fit quality (``weight = 1``), and one
+    more fitted parameter half a digit: ``cos(a x + b)`` with a small ``a``
+    mimics ``x^2`` and, with one parameter more, always fits a learned
+    parabola a little better. Beyond ten nines (``R^2 > 1 - 1e-10``, the limit
+    of a fit to a learned spline) only the penalties count. Scores are
+    compared to 0.1 (rounded down); ties go to fewer fitted parameters, then
+    lower complexity, then library order.
+
+    Returns
+    -------
+    list of dict
+        ``topk`` fits as returned by :func:`fit_affine`, each with ``complexity``
+        and ``score`` added, best first.
+    """
+    fits = []
+    for order, fn in enumerate(_library(lib)):
+        fit = fit_affine(x, y, fn.name, **fit_kw)
+        fit["complexity"] = fn.complexity
+        fit["score"] = _score(fit["r2"], fn.complexity, _n_free(fn), weight)
+        key = (-math.floor(fit["score"] * 10 + 1e-9), _n_free(fn), fn.complexity, order)
+        fits.append((key, fit))
+    fits.sort(key=lambda item: item[0])
+    return [item[1] for item in fits[:int(topk)]]
+
+
+# ---------------------------------------------------------------------------
+# the layer's symbolic edges
+# ---------------------------------------------------------------------------
+
+class SymbolicEdges:
+    """Edges of one layer frozen to formulas ``phi_e(x) = c_e f_e(a_e x + b_e) + d_e``.
+
+    Attached as ``layer.symbolic``; the layer adds :meth:`forward` to its
+    output, :meth:`activations` to its activations, and the gradients of
+    :meth:`backward` / :meth:`backward_activations` to its input gradient.
+    The spline edge at the same ``(i, j)`` is switched off by ``layer.mask``.
+
+    Attributes
+    ----------
+    names : list of str, length E
+    ij : ndarray of int, shape (E, 2)
+        ``(i_e, j_e)`` per edge.
+    params, grads : dict
+        ``"abcd"`` ``(E, 4)`` in the layer's dtype: columns ``a, b, c, d``.
+    """
+
+    def __init__(self, in_dim, out_dim, dtype=np.float64):
+        self.in_dim, self.out_dim, self.dtype = int(in_dim), int(out_dim), np.dtype(dtype).type
+        self.names = []
+        self.ij = np.zeros((0, 2), dtype=np.int64)
+        self.params = {"abcd": np.zeros((0, 4), dtype=self.dtype)}
+        self.grads = {"abcd": np.zeros((0, 4), dtype=self.dtype)}
+        self.cache = None
+
+    def __len__(self):
+        return len(self.names)
+
+    def __repr__(self):
+        return f"SymbolicEdges({[(int(i), int(j), n) for (i, j), n in zip(self.ij, self.names)]})"
+
+    def find(self, i, j):
+        """Index ``e`` of edge ``(i, j)``, or ``None``."""
+        hit = np.flatnonzero((self.ij[:, 0] == i) & (self.ij[:, 1] == j))
+        return int(hit[0]) if hit.size else None
+
+    def set_edge(self, i, j, name, abcd):
+        """Add edge ``(i, j)`` with formula ``name`` and parameters ``abcd``, or replace it.
+
+        The ``params``/``grads`` dicts stay the same objects (optimizers hold
+        them); the ``"abcd"`` array is replaced by a new one.
+        """
+        get_symbolic(name)
+        if not (0 <= i < self.in_dim and 0 <= j < self.out_dim):
+            raise ValueError(f"edge ({i}, {j}) is outside a layer of shape ({self.in_dim}, {self.out_dim})")
+        row = np.asarray(abcd, dtype=self.dtype).reshape(1, 4)
+        e = self.find(i, j)
+        P = self.params["abcd"].copy()
+        if e is None:
+            self.names.append(name)
+            self.ij = np.concatenate([self.ij, [[i, j]]]).astype(np.int64)
+            P = np.concatenate([P, row])
+        else:
+            self.names[e] = name
+            P[e] = row
+        self.params["abcd"] = P
+        self.grads["abcd"] = np.zeros_like(P)
+        self.cache = None
+
+    def subset(self, rows, cols):
+        """The edges among inputs ``rows`` and outputs ``cols``, renumbered; None if none is left."""
+        rows, cols = np.asarray(rows, dtype=int), np.asarray(cols, dtype=int)
+        new = SymbolicEdges(len(rows), len(cols), self.dtype)
+        for e, (name, (i, j)) in enumerate(zip(self.names, self.ij)):
+            if i in rows and j in cols:
+                new.set_edge(int(np.flatnonzero(rows == i)[0]), int(np.flatnonzero(cols == j)[0]),
+                             name, self.params["abcd"][e])
+        return new if len(new) else None
+
+    def remove_edge(self, i, j):
+        """Drop edge ``(i, j)`` (the caller restores the spline's mask if wanted)."""
+        e = self.find(i, j)
+        if e is None:
+            return
+        keep = np.arange(len(self.names)) != e
+        self.names = [n for n, k in zip(self.names, keep) if k]
+        self.ij = self.ij[keep]
+        self.params["abcd"] = self.params["abcd"][keep].copy()
+        self.grads["abcd"] = np.zeros_like(self.params["abcd"])
+        self.cache = None
+
+    # -- the pure computation ------------------------------------------------
+    def _values(self, x, need_grad):
+        """``u = a x_i + b``, ``f(u)`` and (if ``need_grad``) ``f'(u)``, each ``(B, E)``."""
+        P = self.params["abcd"]                                 # (E, 4)
+        xe = x[:, self.ij[:, 0]]                                # (B, E)
+        u = P[:, 0] * xe + P[:, 1]                              # (B, E)
+        fu = np.empty_like(u)
+        dfu = np.empty_like(u) if need_grad else None
+        names = np.array(self.names)
+        for name in dict.fromkeys(self.names):                  # each function once
+            cols = np.flatnonzero(names == name)
+            fn = get_symbolic(name)
+            fu[:, cols] = fn.f(u[:, cols])
+            if need_grad:
+                dfu[:, cols] = fn.df(u[:, cols])
+        return xe, fu, dfu
+
+    def forward(self, x, need_grad=True):
+        """Sum of the formula edges into the outputs: ``(B, I) -> (B, O)``.
+
+        ``y[b, j] = sum_{e: j_e = j} v[b, e]``, ``v[b, e] = c_e f_e(a_e x[b, i_e] + b_e) + d_e``.
+        """
+        B = x.shape[0]
+        if not self.names:
+            self.cache = dict(x=x, v=np.zeros((B, 0), x.dtype)) if need_grad else None
+            return np.zeros((B, self.out_dim), dtype=x.dtype)
+        xe, fu, dfu = self._values(x, need_grad)                # (B, E) each
+        P = self.params["abcd"]
+        v = P[:, 2] * fu + P[:, 3]                              # (B, E)
+        y = np.zeros((B, self.out_dim), dtype=x.dtype)
+        np.add.at(y.T, self.ij[:, 1], v.T)                      # (O, B) += (E, B) by j_e
+        self.cache = dict(x=x, xe=xe, fu=fu, dfu=dfu, v=v) if need_grad else None
+        return y
+
+    def _grads(self, dv):
+        """Parameter and input gradients from ``dv = dL/dv`` ``(B, E)``.
+
+        With ``u = a x_i + b`` and ``v = c f(u) + d``::
+
+            dL/da_e   = sum_b dv[b, e] c_e f'(u[b, e]) x[b, i_e]
+            dL/db_e   = sum_b dv[b, e] c_e f'(u[b, e])
+            dL/dc_e   = sum_b dv[b, e] f(u[b, e])
+            dL/dd_e   = sum_b dv[b, e]
+            dL/dx[b, i] = sum_{e: i_e = i} dv[b, e] c_e f'(u[b, e]) a_e
+        """
+        c = self.cache
+        if c is None or "fu" not in c:
+            raise RuntimeError("backward needs a previous forward(x) with need_grad=True")
+        P = self.params["abcd"]                                 # (E, 4)
+        g_u = dv * P[:, 2] * c["dfu"]                           # (B, E): dL/du
+        g = np.stack([np.sum(g_u * c["xe"], axis=0),            # a
+                      np.sum(g_u, axis=0),                      # b
+                      np.sum(dv * c["fu"], axis=0),             # c
+                      np.sum(dv, axis=0)], axis=1)              # d -> (E, 4)
+        dx = np.zeros_like(c["x"])                              # (B, I)
+        np.add.at(dx.T, self.ij[:, 0], (g_u * P[:, 0]).T)       # (I, B) += (E, B) by i_e
+        return dx, g.astype(P.dtype, copy=False)
+
+    def backward(self, dy):
+        """Given ``dy = dL/dy`` ``(B, O)``, assign ``grads["abcd"]`` and return ``dL/dx`` ``(B, I)``.
+
+        ``dv[b, e] = dy[b, j_e]``; the rest is in :meth:`_grads`.
+        """
+        if not self.names:
+            self.grads["abcd"] = np.zeros_like(self.params["abcd"])
+            return np.zeros((dy.shape[0], self.in_dim), dtype=dy.dtype)
+        dx, g = self._grads(dy[:, self.ij[:, 1]])               # dv: (B, E)
+        self.grads["abcd"] = g
+        return dx
+
+    def activations(self):
+        """Values of the formula edges ``(B, I, O)`` from the cached forward; 0 elsewhere."""
+        if self.cache is None:
+            raise RuntimeError("activations() needs a previous forward(x) with need_grad=True")
+        x, v = self.cache["x"], self.cache["v"]
+        A = np.zeros((x.shape[0], self.in_dim, self.out_dim), dtype=x.dtype)
+        if self.names:
+            A[:, self.ij[:, 0], self.ij[:, 1]] = v              # (B, E) into (B, I, O)
+        return A
+
+    def backward_activations(self, dA):
+        """Given ``dA = dL/dA`` ``(B, I, O)``, add to ``grads["abcd"]``; return ``dL/dx``.
+
+        ``dv[b, e] = dA[b, i_e, j_e]``; the rest is in :meth:`_grads`.
+        """
+        if not self.names:
+            return np.zeros((dA.shape[0], self.in_dim), dtype=dA.dtype)
+        dx, g = self._grads(dA[:, self.ij[:, 0], self.ij[:, 1]])
+        self.grads["abcd"] = self.grads["abcd"] + g
+        return dx
+
+    def edge_values(self, e, x):
+        """``c f(a x + b) + d`` of edge ``e`` at the 1-D points ``x``."""
+        a, b, c, d = (float(v) for v in self.params["abcd"][e])
+        return c * get_symbolic(self.names[e]).f(a * np.asarray(x, dtype=np.float64) + b) + d
+
+    # -- checkpoints -------------------------------------------------------------
+    def to_arrays(self, prefix):
+        """``{prefix + "names": <U16 (E,), prefix + "ij": int64 (E, 2), prefix + "abcd": (E, 4)}``."""
+        return {prefix + "names": np.array(self.names, dtype="<U16").reshape(-1),
+                prefix + "ij": self.ij.astype(np.int64),
+                prefix + "abcd": self.params["abcd"].copy()}
+
+    @classmethod
+    def from_arrays(cls, arrays, layer):
+        """Rebuild from :meth:`to_arrays` output (keys without the prefix) for ``layer``."""
+        for key in ("names", "ij", "abcd"):
+            if key not in arrays:
+                raise ValueError(f"symbolic edges need the arrays 'names', 'ij', 'abcd'; "
+                                 f"missing {key!r}")
+        names = [str(n) for n in np.asarray(arrays["names"]).reshape(-1)]
+        ij = np.asarray(arrays["ij"])
+        abcd = np.asarray(arrays["abcd"])
+        E = len(names)
+        if ij.shape != (E, 2) or abcd.shape != (E, 4) or ij.dtype.kind not in "iu":
+            raise ValueError(f"symbolic edges: expected ij int (E, 2) and abcd (E, 4) with "
+                             f"E = {E}, got ij {ij.dtype} {ij.shape}, abcd {abcd.shape}")
+        new = cls(layer.in_dim, layer.out_dim, layer.dtype)
+        for name, (i, j), row in zip(names, ij, abcd):
+            new.set_edge(int(i), int(j), name, row)
+        return new
+
+
+# ---------------------------------------------------------------------------
+# model-level operations
+# ---------------------------------------------------------------------------
+
+def _check_edge(model, l, i, j):
+    L = len(model.layers)
+    if not 0 <= l < L:
+        raise ValueError(f"layer index l must be in [0, {L}), got {l}")
+    layer = model.layers[l]
+    if not (0 <= i < layer.in_dim and 0 <= j < layer.out_dim):
+        raise ValueError(f"edge ({i}, {j}) is outside layer {l} of shape "
+                         f"({layer.in_dim}, {layer.out_dim})")
+    return layer
+
+
+def edge_inputs(model, l, i, x=None, n=201):
+    """1-D samples of the input of edge ``(l, i, *)``, sorted.
+
+    With model inputs ``x`` ``(B, width[0])``: layer ``l``'s input column ``i``,
+    propagated through layers ``0 .. l-1``, thinned to ``n`` evenly spaced
+    order statistics when there are more (the fits then cost the same for any
+    data size). Without: ``n`` uniform points on the base interval of the
+    layer's grid for input ``i``.
+    """
+    layer = model.layers[l]
+    if x is None:
+        k = layer.k
+        lo, hi = float(layer.grid[i, k]), float(layer.grid[i, -k - 1])
+        return np.linspace(lo, hi, n)
+    h = model._input(x)
+    for layer_ in model.layers[:l]:
+        h = layer_.forward(h, need_grad=False)
+    xs = np.sort(h[:, i].astype(np.float64))                  # (B,)
+    if xs.size > n:
+        xs = xs[np.linspace(0, xs.size - 1, n).round().astype(int)]
+    return xs
+
+
+def edge_values(layer, i, j, xi):
+    """``phi_ij`` at the 1-D points ``xi``: masked spline edge plus formula edge, float64."""
+    from . import bspline
+    from .activations import get_base
+    xi = np.asarray(xi, dtype=np.float64)
+    base, _ = get_base(layer.base_fun)
+    s = bspline.evaluate(xi[:, None], layer.grid[i:i + 1].astype(np.float64),
+                         layer.coef[i:i + 1, j:j + 1].astype(np.float64), layer.k)[:, 0, 0]
+    out = float(layer.mask[i, j]) * (float(layer.w_b[i, j]) * base(xi) + float(layer.w_s[i, j]) * s)
+    if layer.symbolic is not None:
+        e = layer.symbolic.find(i, j)
+        if e is not None:
+            out = out + layer.symbolic.edge_values(e, xi)
+    return out
+
+
+def suggest_symbolic(model, l, i, j, topk=5, lib=None, x=None, weight=1.0, verbose=False, **fit_kw):
+    """Rank library functions for edge ``(l, i, j)`` (see :func:`suggest` for the rule)."""
+    layer = _check_edge(model, l, i, j)
+    xi = edge_inputs(model, l, i, x)
+    fits = suggest(xi, edge_values(layer, i, j, xi), topk=topk, lib=lib, weight=weight, **fit_kw)
+    if verbose:
+        for f in fits:
+            print(f"{f['name']:>9s}  r2={f['r2']:.12f}  complexity={f['complexity']}  "
+                  f"score={f['score']:.3f}")
+    return fits
+
+
+def fix_symbolic(model, l, i, j, name, x=None, fit_params=True, fit=None, **fit_kw):
+    """Freeze edge ``(l, i, j)`` to ``c f(a x + b) + d`` with ``f`` = ``name``.
+
+    ``(a, b, c, d)`` are fitted to the edge's current curve (on samples ``x``
+    or the grid's base interval, see :func:`edge_inputs`); with
+    ``fit_params=False`` they are ``(1, 0, 1, 0)``; a ``fit`` dict (from
+    :func:`suggest_symbolic`) is used as given. The spline edge gets
+    ``mask[i, j] = 0``, so it contributes exactly nothing from now on.
+
+    Returns
+    -------
+    dict
+        The fit (``name``, ``a``, ``b``, ``c``, ``d``, ``r2``; ``r2`` is None without a fit).
+    """
+    layer = _check_edge(model, l, i, j)
+    get_symbolic(name)
+    if fit is not None:
+        if fit["name"] != name:
+            raise ValueError(f"fit is for {fit['name']!r}, not {name!r}")
+    elif fit_params:
+        xi = edge_inputs(model, l, i, x)
+        fit = fit_affine(xi, edge_values(layer, i, j, xi), name, **fit_kw)
+    else:
+        fit = dict(name=name, a=1.0, b=0.0, c=1.0, d=0.0, r2=None)
+    if layer.symbolic is None:
+        layer.symbolic = SymbolicEdges(layer.in_dim, layer.out_dim, layer.dtype)
+    layer.symbolic.set_edge(i, j, name, [fit["a"], fit["b"], fit["c"], fit["d"]])
+    layer.mask[i, j] = 0
+    layer.cache = None
+    return fit
+
+
+def unfix_symbolic(model, l, i, j):
+    """Give edge ``(l, i, j)`` back to its spline (``mask = 1``), dropping the formula."""
+    layer = _check_edge(model, l, i, j)
+    if layer.symbolic is not None:
+        layer.symbolic.remove_edge(i, j)
+    layer.mask[i, j] = 1
+
+
+def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose=False, **fit_kw):
+    """Fix every live spline edge to the best-ranked library function with ``R^2 >= r2_threshold``.
+
+    The ranking is that of :func:`suggest`. Edges with ``mask = 0`` and no
+    formula (pruned) and edges that already have a formula are skipped; an
+    edge where no function reaches ``r2_threshold`` stays a spline. Layers
+    are done in order, so the samples of layer ``l`` see the formulas of
+    layers ``< l``.
+
+    Returns
+    -------
+    list of dict
+        One fit per edge considered, with ``l``, ``i``, ``j`` and ``fixed`` (bool).
+    """
+    done = []
+    for l, layer in enumerate(model.layers):
+        for i in range(layer.in_dim):
+            for j in range(layer.out_dim):
+                is_formula = layer.symbolic is not None and layer.symbolic.find(i, j) is not None
+                if layer.mask[i, j] == 0 and not is_formula:
+                    continue
+                if is_formula:
+                    continue
+                ranked = suggest_symbolic(model, l, i, j, topk=len(SYMBOLIC_LIB), lib=lib, x=x,
+                                          weight=weight, **fit_kw)
+                passing = [f for f in ranked if f["r2"] >= r2_threshold]
+                fixed = bool(passing)
+                best = passing[0] if fixed else ranked[0]
+                if fixed:
+                    fix_symbolic(model, l, i, j, best["name"], fit=best)
+                done.append(dict(best, l=l, i=i, j=j, fixed=fixed))
+                if verbose:
+                    print(f"layer {l} edge ({i}, {j}): {best['name']} r2={best['r2']:.6f}"
+                          + ("" if fixed else " (kept as spline)"))
+    return done
+
+
+# ---------------------------------------------------------------------------
+# the formula
+# ---------------------------------------------------------------------------
+
+class _Affine:
+    """``const + sum_t coef_t * term_t``: a node's expression with the constants folded."""
+
+    def __init__(self, const=0.0, terms=None):
+        self.const = float(const)
+        self.terms = dict(terms or {})                          # term string -> coefficient
+
+    def scaled(self, a, b=0.0):
+        return _Affine(a * self.const + b, {t: a * c for t, c in self.terms.items()})
+
+    def add(self, other):
+        terms = dict(self.terms)
+        for t, c in other.terms.items():
+            terms[t] = terms.get(t, 0.0) + c
+        return _Affine(self.const + other.const, terms)
+
+    def is_atom(self):
+        return self.const == 0.0 and len(self.terms) == 1 and next(iter(self.terms.values())) == 1.0
+
+    def format(self, precision):
+        def num(v):
+            return f"{v:.{precision}g}"
+        parts = []
+        for t, c in self.terms.items():
+            if float(num(c)) == 0.0:
+                continue
+            if float(num(c)) == 1.0:
+                s = t
+            elif float(num(c)) == -1.0:
+                s = "-" + t
+            else:
+                s = f"{num(c)}*{t}"
+            parts.append(s)
+        if float(num(self.const)) != 0.0 or not parts:
+            parts.append(num(self.const))
+        out = parts[0]
+        for p in parts[1:]:
+            out += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
+        return out
+
+
+def symbolic_formula(model, var_names=None, precision=4, simplify=False):
+    """The network as readable formulas, one string per output.
+
+    Each node's expression is composed through the layers: a formula edge
+    ``c f(a u + b) + d`` applied to its input's expression ``u``, summed per
+    node with constants folded (``f = x`` merges into the affine part). Edges
+    still splines appear as ``spline_l_i_j(...)``. Numbers are printed with
+    ``precision`` significant digits.
+
+    Parameters
+    ----------
+    var_names : list of str, optional
+        Names of the inputs; default ``x_1, x_2, ...``.
+    precision : int
+    simplify : bool
+        Pass each string through ``sympy.simplify`` (needs sympy, imported only then).
+
+    Returns
+    -------
+    list of str
+    """
+    width0 = model.width[0]
+    names = [f"x_{i + 1}" for i in range(width0)] if var_names is None else list(var_names)
+    if len(names) != width0:
+        raise ValueError(f"var_names must have {width0} names, got {len(names)}")
+    exprs = [_Affine(0.0, {n: 1.0}) for n in names]
+    for l, layer in enumerate(model.layers):
+        out = [_Affine() for _ in range(layer.out_dim)]
+        for i in range(layer.in_dim):
+            u = exprs[i]
+            for j in range(layer.out_dim):
+                if layer.mask[i, j] != 0:
+                    arg = u.format(precision)
+                    out[j] = out[j].add(_Affine(0.0, {f"spline_{l}_{i}_{j}({arg})": 1.0}))
+                if layer.symbolic is None:
+                    continue
+                e = layer.symbolic.find(i, j)
+                if e is None:
+                    continue
+                a, b, c, d = (float(v) for v in layer.symbolic.params["abcd"][e])
+                fn = get_symbolic(layer.symbolic.names[e])
+                if fn.name == "0":
+                    out[j] = out[j].add(_Affine(d))
+                    continue
+                inner = u.scaled(a, b)
+                if fn.name == "x":
+                    out[j] = out[j].add(inner.scaled(c, d))
+                    continue
+                s = inner.format(precision)
+                ps = s if inner.is_atom() else f"({s})"
+                term = fn.template.replace("{x}", s).replace("{px}", ps)
+                out[j] = out[j].add(_Affine(d, {term: c}))
+        exprs = out
+    strings = [e.format(precision) for e in exprs]
+    if simplify:
+        try:
+            import sympy
+        except ImportError:
+            raise ImportError("symbolic_formula(simplify=True) needs sympy: pip install sympy") from None
+        strings = [str(sympy.simplify(sympy.sympify(
+            s.replace("^", "**").replace("arctan", "atan").replace("sgn", "sign")))) for s in strings]
+    return strings
