@@ -67,6 +67,11 @@ def load_checkpoint(path, kind):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":                                # every .npz is a zip archive
+        raise ValueError(f"{path!r} is not a numpykan checkpoint: not an .npz (zip) file "
+                         f"(it starts with {magic!r})")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}

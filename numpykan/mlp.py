@@ -13,7 +13,7 @@ from .activations import BASE_FUNCTIONS
 from .layer import _check_dtype
 from .losses import get_loss
 from .model import _check_width
-from .network import Network, check_target
+from .network import Network, check_output, check_target
 
 __all__ = ["MLP", "DenseLayer"]
 
@@ -39,7 +39,7 @@ class DenseLayer:
         self.activation = activation
         self.cache = None
 
-    def forward(self, x, need_grad=True):
+    def forward(self, x, need_grad=True, check=False):
         act, _ = _ACTIVATIONS[self.activation]
         z = x @ self.params["W"] + self.params["b"]            # (B, I) x (I, O) -> (B, O)
         self.cache = (x, z) if need_grad else None
@@ -113,6 +113,7 @@ class MLP(Network):
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
         out = self.forward(x)
+        check_output(out)
         value, dout = fn(out, y)
         self.backward(dout)
         self.last_loss = dict(pred=value, reg=0.0, out=out, y=y)

@@ -13,7 +13,7 @@ import numpy as np
 from . import bspline, checkpoint
 from .layer import KANLayer, _check_dtype
 from .losses import get_loss
-from .network import Network, check_target
+from .network import Network, check_output, check_target
 from .regularization import edge_norms, l1_entropy
 
 __all__ = ["KAN"]
@@ -93,7 +93,7 @@ class KAN(Network):
         """Model output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; every layer caches."""
         h = self._input(x)
         for layer in self.layers:
-            h = layer.forward(h)                               # (B, width[l+1])
+            h = layer.forward(h, check=False)                  # (B, width[l+1])
         return h
 
     def backward(self, dy, dA=None):
@@ -151,6 +151,7 @@ class KAN(Network):
         if lamb < 0 or not np.isfinite(lamb):
             raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
         out = self.forward(x)                                  # (B, width[-1])
+        check_output(out)
         value, dout = fn(out, y)
         reg, dA = 0.0, None
         if lamb > 0:
@@ -171,7 +172,7 @@ class KAN(Network):
         h = self._input(x)
         for layer in self.layers:
             layer.update_grid(h, grid_eps)
-            h = layer.forward(h, need_grad=False)
+            h = layer.forward(h, need_grad=False, check=False)
 
     def refine(self, new_grid, x=None):
         """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
@@ -249,6 +250,37 @@ class KAN(Network):
             new.layers.append(sub)
         new.kept_nodes = keep
         return new
+
+    # -- plots and formulas (see numpykan.plot and numpykan.symbolic) ---------------------
+    def plot(self, path=None, x=None, **kwargs):
+        """The network drawn with every edge's curve; see :func:`numpykan.plot.plot_network`."""
+        from .plot import plot_network
+        return plot_network(self, path=path, x=x, **kwargs)
+
+    def plot_edge(self, l, i, j, x=None, **kwargs):
+        """One edge's curve ``phi_lij``; see :func:`numpykan.plot.plot_edge`."""
+        from .plot import plot_edge
+        return plot_edge(self, l, i, j, x=x, **kwargs)
+
+    def suggest_symbolic(self, l, i, j, topk=5, lib=None, **kwargs):
+        """Library functions ranked for edge ``(l, i, j)``; see :func:`numpykan.symbolic.suggest_symbolic`."""
+        from .symbolic import suggest_symbolic
+        return suggest_symbolic(self, l, i, j, topk=topk, lib=lib, **kwargs)
+
+    def fix_symbolic(self, l, i, j, name, **kwargs):
+        """Freeze edge ``(l, i, j)`` to ``c f(a x + b) + d``; see :func:`numpykan.symbolic.fix_symbolic`."""
+        from .symbolic import fix_symbolic
+        return fix_symbolic(self, l, i, j, name, **kwargs)
+
+    def auto_symbolic(self, lib=None, r2_threshold=0.9, **kwargs):
+        """Freeze every live edge to its best formula; see :func:`numpykan.symbolic.auto_symbolic`."""
+        from .symbolic import auto_symbolic
+        return auto_symbolic(self, lib=lib, r2_threshold=r2_threshold, **kwargs)
+
+    def symbolic_formula(self, var_names=None, precision=4, **kwargs):
+        """One formula string per output; see :func:`numpykan.symbolic.symbolic_formula`."""
+        from .symbolic import symbolic_formula
+        return symbolic_formula(self, var_names=var_names, precision=precision, **kwargs)
 
     # -- checkpoints ------------------------------------------------------------------
     def save(self, path):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .losses import get_loss
 
-__all__ = ["Network", "check_input", "check_target"]
+__all__ = ["Network", "check_input", "check_target", "check_output"]
 
 
 def check_input(x, width, dtype, name="x"):
@@ -56,6 +56,13 @@ def check_target(y, loss, batch, out, dtype, name="y"):
     return y.astype(dtype, copy=False)
 
 
+def check_output(out):
+    """Raise ``FloatingPointError`` if a model output is NaN or inf (the parameters diverged)."""
+    if not np.all(np.isfinite(out)):
+        raise FloatingPointError("the model's output is not finite: its parameters have "
+                                 "diverged (try a smaller learning rate)")
+
+
 class Network:
     """Base class: a stack of layers with a loss, used by ``KAN`` and ``MLP``."""
 
@@ -74,21 +81,21 @@ class Network:
         return pairs
 
     def num_parameters(self):
-        """Number of trainable scalars."""
-        return sum(v.size for layer in self.layers for v in layer.params.values())
+        """Number of trainable scalars (symbolic edges' parameters included)."""
+        return sum(v.size for params, _ in self.parameters() for v in params.values())
 
     def state(self):
         """A copy of every trainable array (to restore with :meth:`set_state`)."""
-        return [{key: v.copy() for key, v in layer.params.items()} for layer in self.layers]
+        return [{key: v.copy() for key, v in params.items()} for params, _ in self.parameters()]
 
     def set_state(self, state):
         """Copy arrays from :meth:`state` back into the parameters, in place."""
-        for layer, saved in zip(self.layers, state):
+        for (params, _), saved in zip(self.parameters(), state):
             for key, v in saved.items():
-                if layer.params[key].shape == v.shape:
-                    layer.params[key][...] = v
+                if params[key].shape == v.shape:
+                    params[key][...] = v
                 else:
-                    layer.params[key] = v.copy()
+                    params[key] = v.copy()
 
     def _input(self, x, name="x"):
         return check_input(x, self.width[0], self.dtype, name)
@@ -103,7 +110,7 @@ class Network:
         for start in range(0, x.shape[0], batch_size):
             h = x[start:start + batch_size]
             for layer in self.layers:
-                h = layer.forward(h, need_grad=False)
+                h = layer.forward(h, need_grad=False, check=False)
             outs.append(h)
         return np.concatenate(outs, axis=0)
 
@@ -113,6 +120,7 @@ class Network:
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
         out = self.predict(x)
+        check_output(out)
         value, _ = fn(out, y)
         result = {"loss": value}
         if loss in ("ce", "cross_entropy"):

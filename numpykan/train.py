@@ -60,7 +60,7 @@ def _progress(msg, stream):
     stream.flush()
 
 
-def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, loss="mse",
+def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, loss="mse",
         lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0, update_grid=True, grid_update_num=10,
         start_grid_update_step=-1, stop_grid_update_step=50, grid_eps=None, log=1, seed=0,
         weight_decay=None, verbose=None, callback=None, **opt_kwargs):
@@ -72,7 +72,9 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, 
     dataset : dict
         ``train_input (N, in)``, ``train_label`` (``(N, out)``, or int ``(N,)`` for ``ce``),
         and optionally ``test_input``, ``test_label``.
-    opt : {"Adam", "AdamW", "SGD"} or an optimizer object
+    opt : {"Adam", "AdamW", "SGD", "LBFGS"} or an optimizer object
+        With L-BFGS each step runs up to ``max_iter`` (default 20) iterations
+        with a line search on the same batch; pass ``max_iter=...`` to change it.
     steps : int, optional
         Number of optimizer steps, each on a random batch (drawn without
         replacement within the batch), as pykan does. Default 100 when
@@ -81,7 +83,8 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, 
         Number of shuffled passes over the training set instead of ``steps``.
     batch : int
         Batch size; ``-1`` for the full training set.
-    lr : float
+    lr : float, optional
+        Default 1e-3, or 1.0 for L-BFGS (whose line search scales the step).
     loss : {"mse", "ce"}
     lamb, lamb_l1, lamb_entropy : float
         Regularization (KAN only; see :meth:`KAN.loss_and_grad`).
@@ -154,9 +157,12 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, 
         kw = dict(opt_kwargs)
         if weight_decay is not None:
             kw["weight_decay"] = weight_decay
+        if lr is None:
+            lr = 1.0 if opt.lower() == "lbfgs" else 1e-3
         optimizer = get_optimizer(opt, model.parameters(), lr=lr, **kw)
     else:
         optimizer = opt
+    needs_closure = getattr(optimizer, "needs_closure", False)
     can_update = update_grid and hasattr(model, "update_grid")
     schedule = grid_update_steps(can_update, grid_update_num, start_grid_update_step,
                                  stop_grid_update_step)
@@ -185,16 +191,28 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, 
 
         if step in schedule:
             model.update_grid(xb, grid_eps)
+            if hasattr(optimizer, "reset_history"):
+                optimizer.reset_history()              # L-BFGS curvature pairs are stale now
+
+        def closure():
+            return model.loss_and_grad(xb, yb, loss=loss, lamb=lamb, lamb_l1=lamb_l1,
+                                       lamb_entropy=lamb_entropy)
 
         saved = model.state()
-        value = model.loss_and_grad(xb, yb, loss=loss, lamb=lamb, lamb_l1=lamb_l1,
-                                    lamb_entropy=lamb_entropy)
+        try:
+            if needs_closure:
+                value = optimizer.step(closure)        # evaluates the loss itself, many times
+            else:
+                value = closure()
+        except FloatingPointError:
+            value = float("nan")
         if not np.isfinite(value):
             model.set_state(saved)
             raise FloatingPointError(f"step {step}: the loss is {value}; stopped, the model keeps "
-                                     f"the parameters of step {step - 1}")
-        optimizer.step()
-        if not all(np.all(np.isfinite(v)) for layer in model.layers for v in layer.params.values()):
+                                     f"the parameters from before this step")
+        if not needs_closure:
+            optimizer.step()
+        if not all(np.all(np.isfinite(v)) for params, _ in model.parameters() for v in params.values()):
             model.set_state(saved)
             raise FloatingPointError(f"step {step}: the parameters became non-finite (loss was "
                                      f"{value:.6g}); stopped, the model keeps the parameters "
@@ -218,7 +236,14 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=1e-3, 
             if is_ce:
                 history["train_acc"].append(sums["acc"] / c)
             if has_test:
-                ev = model.evaluate(x_test, y_test, loss)
+                try:
+                    ev = model.evaluate(x_test, y_test, loss)
+                except FloatingPointError:
+                    model.set_state(saved)
+                    raise FloatingPointError(
+                        f"step {step}: the test outputs became non-finite (train loss was "
+                        f"{value:.6g}); stopped, the model keeps the parameters before this "
+                        f"step (try a smaller lr)") from None
                 history["test_loss"].append(ev["loss"])
                 if is_ce:
                     history["test_acc"].append(ev["acc"])
