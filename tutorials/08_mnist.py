@@ -1,0 +1,263 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 8 — MNIST with a [784, 10, 10] KAN
+#
+# So far every input was one of two or three coordinates. Handwritten digits have 784
+# inputs (one per pixel) and 10 classes. This is where a KAN's cost per edge shows, and
+# where the speed tricks of lesson 2 matter.
+#
+# **Goals.** After this lesson (about 25 minutes) you can
+#
+# 1. load MNIST as a numpykan dataset and explain the pixel scaling to `[-1, 1]`;
+# 2. write the softmax cross-entropy loss and its gradient, and match `nk.losses`;
+# 3. train a `[784, 10, 10]` KAN in float32 with AdamW and compare it with an MLP of the
+#    same widths (and far fewer parameters);
+# 4. read a per-pixel importance map off the first layer's edges.
+#
+# **How to run.** `python tutorials/08_mnist.py` trains on the first 10,000 training
+# digits for a few epochs (about a minute). `python tutorials/08_mnist.py --full`
+# (or `MNIST_FULL=1`) uses all 60,000 for 20 epochs, the report's setting (a few
+# minutes). The four MNIST files are looked for in `$NUMPYKAN_DATA`, then in
+# numpykan's cache folder, and downloaded there if missing. With `QUICK=1`, or when
+# MNIST cannot be found or downloaded, a small synthetic digit-like data set stands in,
+# so the lesson always runs. `numpykan reproduce mnist` runs the report's experiment from the
+# command line.
+
+# %%
+import os
+import sys
+import tempfile
+import time
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+import numpykan as nk
+from numpykan.datasets import DatasetNotFoundError
+
+QUICK = os.environ.get("QUICK", "0") not in ("", "0")
+FULL = ("--full" in sys.argv or os.environ.get("MNIST_FULL", "0") not in ("", "0")) and not QUICK
+OUT = os.environ.get("NUMPYKAN_TUTORIAL_OUT") or tempfile.mkdtemp(prefix="numpykan-tutorial-")
+os.makedirs(OUT, exist_ok=True)
+
+
+def savefig(fig, name):
+    """Save a figure into OUT; show it when running interactively (a notebook), else close it."""
+    path = os.path.join(OUT, name)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    print("figure saved to", path)
+    if "inline" in matplotlib.get_backend() or "ipympl" in matplotlib.get_backend():
+        plt.show()
+    else:
+        plt.close(fig)
+
+
+# %% [markdown]
+# ## 1. The data
+#
+# `nk.load_mnist` returns the usual dataset dict, with images flattened to rows of 784
+# values and integer labels `(N,)` for the cross-entropy loss. Pixels 0..255 are mapped
+# to `[-1, 1]`, exactly the default grid range of the first layer, so the first
+# layer's inputs never leave their grid.
+#
+# The stand-in data (QUICK mode, or no MNIST available) is ten random "stroke"
+# prototypes on a 28 x 28 canvas; each sample is its class prototype shifted by up to
+# one pixel, with noise — a toy with the same shapes as MNIST, not a substitute.
+
+# %%
+def synthetic_digits(n_train, n_test, seed=0):
+    """Ten classes of noisy, shifted 28 x 28 stroke prototypes, scaled to [-1, 1]; MNIST's layout."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:28, 0:28]
+    protos = np.zeros((10, 28, 28))
+    for c in range(10):
+        for _ in range(3):                                   # three strokes per class
+            (x0, y0), (x1, y1) = rng.uniform(6, 22, (2, 2))
+            for s in np.linspace(0, 1, 20):
+                cx, cy = x0 + s * (x1 - x0), y0 + s * (y1 - y0)
+                protos[c] = np.maximum(protos[c], np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 2.0))
+
+    def draw(n):
+        labels = rng.integers(0, 10, n)
+        shifts = rng.integers(-1, 2, (n, 2))
+        imgs = np.stack([np.roll(protos[c], tuple(s), axis=(0, 1)) for c, s in zip(labels, shifts)])
+        imgs = np.clip(imgs + rng.normal(0, 0.15, imgs.shape), 0, 1)
+        return (2 * imgs - 1).reshape(n, 784).astype(np.float32), labels.astype(np.int64)
+
+    (xtr, ytr), (xte, yte) = draw(n_train), draw(n_test)
+    return {"train_input": xtr, "train_label": ytr, "test_input": xte, "test_label": yte}
+
+
+source = "synthetic"
+if QUICK:
+    data = synthetic_digits(480, 200)
+else:
+    try:
+        data = nk.load_mnist(os.environ.get("NUMPYKAN_DATA"), subset=None if FULL else 10000)
+        source = "MNIST" + (" (all 60,000)" if FULL else " (first 10,000 training digits)")
+    except (DatasetNotFoundError, OSError) as err:
+        print("MNIST not available, using the synthetic stand-in:", err)
+        data = synthetic_digits(5000, 2000)
+print("data:", source, {key: (v.shape, v.dtype.name) for key, v in data.items()})
+assert data["train_input"].shape[1] == 784
+assert data["train_input"].min() >= -1 and data["train_input"].max() <= 1
+
+fig, axes = plt.subplots(1, 10, figsize=(12, 1.6))
+for ax, img, lab in zip(axes, data["train_input"][:10], data["train_label"][:10]):
+    ax.imshow(img.reshape(28, 28), cmap="gray_r")
+    ax.set_title(str(lab))
+    ax.axis("off")
+savefig(fig, "08_samples.png")
+
+# %% [markdown]
+# ## 2. Cross-entropy, by hand
+#
+# The network outputs 10 *logits* `z_b` per image. Softmax turns them into
+# probabilities `p_bc = e^{z_bc} / sum_c' e^{z_bc'}`; the loss is the mean negative
+# log-probability of the true class,
+#
+# $$L = \frac{1}{B}\sum_b \Big[\log\sum_c e^{z_{bc}} - z_{b y_b}\Big], \qquad
+#   \frac{\partial L}{\partial z_{bc}} = \frac{1}{B}\big(p_{bc} - [c = y_b]\big).$$
+#
+# The gradient is "predicted minus true", the same shape as MSE's. Subtracting the row
+# maximum before `exp` changes nothing mathematically and prevents overflow.
+
+# %%
+rng = np.random.default_rng(0)
+z = rng.normal(0, 3, (8, 10))                                # (B, C) logits
+labels = rng.integers(0, 10, 8)                              # (B,)
+zs = z - z.max(axis=1, keepdims=True)                        # (B, C) shifted
+p = np.exp(zs) / np.exp(zs).sum(axis=1, keepdims=True)       # (B, C) softmax
+L_mine = float(np.mean(-np.log(p[np.arange(8), labels])))
+dz_mine = (p - np.eye(10)[labels]) / 8                       # (B, C)
+L_lib, dz_lib = nk.losses.cross_entropy(z, labels)
+print(f"loss by hand {L_mine:.6f}, library {L_lib:.6f}")
+assert abs(L_mine - L_lib) < 1e-12 and np.abs(dz_mine - dz_lib).max() < 1e-12
+
+# %% [markdown]
+# ## 3. The KAN and its MLP twin
+#
+# The report's KAN is `[784, 10, 10]` with `G = 3`, `k = 3`: 7,840 + 100 edges of
+# `G + k + 2 = 8` numbers, **63,520** parameters. An MLP of the same widths has
+# `784*10 + 10 + 10*10 + 10` = **7,960**. Note: same shape, eight times fewer
+# parameters — the report compares these two, so we do too.
+#
+# We train in float32 (twice as fast as float64, and gradient checks are not needed
+# here) with AdamW, learning rate `1e-3`, mini-batches of 64. Grid updates are off: the
+# first layer's inputs are pinned to `[-1, 1]` by construction.
+
+# %%
+epochs = 6 if QUICK else (20 if FULL else 5)
+lr = 3e-3 if QUICK else 1e-3                                 # QUICK: few steps, so larger ones
+settings = dict(opt="AdamW", epochs=epochs, batch=64, lr=lr, loss="ce", update_grid=False,
+                log=1, verbose=False)
+kan = nk.KAN([784, 10, 10], grid=3, k=3, seed=0, dtype=np.float32)
+mlp = nk.MLP([784, 10, 10], seed=0, dtype=np.float32)
+print(kan, "\n", mlp)
+assert kan.num_parameters() == 63520 and mlp.num_parameters() == 7960
+
+t0 = time.perf_counter()
+h_kan = kan.fit(data, **settings)
+t_kan = time.perf_counter() - t0
+t0 = time.perf_counter()
+h_mlp = mlp.fit(data, **settings)
+t_mlp = time.perf_counter() - t0
+for name, h, secs in (("KAN", h_kan, t_kan), ("MLP", h_mlp, t_mlp)):
+    print(f"{name}: train acc {h['train_acc'][-1]:.3f}, test acc {h['test_acc'][-1]:.3f},"
+          f" test loss {h['test_loss'][-1]:.3f}, {secs:.1f} s")
+
+# %%
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
+for name, h in (("KAN", h_kan), ("MLP", h_mlp)):
+    ep = np.arange(1, len(h["test_acc"]) + 1)
+    a1.plot(ep, h["train_loss"], "o-", label=f"{name} train")
+    a1.plot(ep, h["test_loss"], "s--", label=f"{name} test")
+    a2.plot(ep, h["test_acc"], "o-", label=f"{name} test")
+a1.set_xlabel("epoch")
+a1.set_ylabel("cross-entropy")
+a1.legend(fontsize=8)
+a2.set_xlabel("epoch")
+a2.set_ylabel("accuracy")
+a2.legend(fontsize=8)
+fig.suptitle(f"[784, 10, 10] on {source}")
+savefig(fig, "08_training.png")
+
+# Checkpoint: both learn. On MNIST, the KAN's test accuracy should be about 0.9 after 5 epochs
+# on 10,000 digits and about 0.93-0.95 with --full (the report gives 92.5% and 93.5% for its two
+# models); the MLP is close behind.
+acc_target = 0.8 if source == "synthetic" else (0.92 if FULL else 0.87)
+assert h_kan["test_acc"][-1] > acc_target
+assert h_mlp["test_acc"][-1] > acc_target - 0.05
+
+# %% [markdown]
+# On MNIST the two end up close — the KAN usually slightly ahead in accuracy, at
+# many times the parameters and time per step. Digits are not a composition of a few
+# smooth 1-D functions of individual pixels, so the structural advantage of lesson 7
+# does not apply; what the KAN buys here is mostly capacity.
+#
+# ## 4. Which pixels does the network look at?
+#
+# Every first-layer edge starts at one pixel. Its size `n_ij = mean_b |phi_ij(x_bi)|`
+# (lesson 6) says how much that pixel contributes to hidden node `j`. Taking the
+# largest over `j` and reshaping to 28 x 28 gives an importance map.
+
+# %%
+sample = data["train_input"][:1000]                          # (1000, 784)
+scores = kan.edge_scores(sample)                             # [(784, 10), (10, 10)]
+importance = scores[0].max(axis=1).reshape(28, 28)           # (28, 28)
+mean_img = sample.mean(axis=0).reshape(28, 28)               # (28, 28)
+
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(7, 3.4))
+a1.imshow(mean_img, cmap="gray_r")
+a1.set_title("mean input")
+im = a2.imshow(importance, cmap="viridis")
+a2.set_title("max_j |phi_ij|_1 per pixel")
+fig.colorbar(im, ax=a2, shrink=0.8)
+for a in (a1, a2):
+    a.axis("off")
+savefig(fig, "08_pixel_importance.png")
+
+# Checkpoint: pixels where the digits actually vary matter more than the always-blank border.
+border = np.zeros((28, 28), bool)
+border[:3], border[-3:], border[:, :3], border[:, -3:] = True, True, True, True
+varying = sample.std(axis=0).reshape(28, 28) > 0.5
+print(f"mean importance: border {importance[border].mean():.3f}, varying pixels {importance[varying].mean():.3f}")
+assert importance[varying].mean() > 2 * importance[border].mean()
+
+# %% [markdown]
+# Border pixels are (almost) always -1, so `phi_ij(-1)` is a constant that the next
+# layer can absorb: the network has no reason to make it large, and it doesn't. That
+# is the same reading-off-the-edges we will do more carefully in lesson 10.
+#
+# ## Summary
+#
+# - MNIST becomes a `(N, 784)` dataset with pixels in `[-1, 1]`, the grid's range.
+# - Cross-entropy's gradient is `(softmax - onehot) / B`; ours matches `nk.losses`.
+# - A `[784, 10, 10]` KAN (63,520 parameters, float32, AdamW) reaches about 90% test
+#   accuracy on a 10,000-digit subset in a few epochs; an MLP of the same widths
+#   (7,960 parameters) comes close. Structure, not size, is what made the KAN shine in
+#   lesson 7.
+# - First-layer edge sizes form a pixel-importance map.
+#
+# ## Exercises
+#
+# 1. Give the MLP the KAN's parameter budget: `[784, 80, 10]` has about 63,600. Who
+#    wins now?
+# 2. Train the KAN in float64 and compare time per epoch with float32.
+# 3. Turn `update_grid=True` on. Which layer's grid actually moves, and does accuracy
+#    change?
+# 4. Plot the 10 edges leaving the centre pixel (`i = 14 * 28 + 14`): evaluate
+#    `kan.layers[0].activations(x)` for inputs where only that pixel varies.
