@@ -342,11 +342,24 @@ class Adam(Optimizer):
     def _adam(self, p, g, st):
         """The Adam moment update and step, shared with AdamW."""
         b1, b2, m, v, t = self.beta1, self.beta2, st["m"], st["v"], st["t"]
-        m[...] = b1 * m + (1 - b1) * g          # m <- b1 m + (1 - b1) g
-        v[...] = b2 * v + (1 - b2) * g * g      # v <- b2 v + (1 - b2) g^2
-        m_hat = m / (1 - b1 ** t)               # bias corrections, t >= 1
-        v_hat = v / (1 - b2 ** t)
-        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        # The same equations as the docstring, computed in place in one scratch
+        # array ``w`` so that a step allocates nothing the size of ``p``.
+        w = st.get("scratch")
+        if w is None or w.shape != p.shape or w.dtype != p.dtype:
+            w = st["scratch"] = np.empty_like(p)
+        m *= b1                                 # m <- b1 m + (1 - b1) g
+        np.multiply(g, 1 - b1, out=w)
+        m += w
+        v *= b2                                 # v <- b2 v + (1 - b2) g^2
+        np.multiply(g, g, out=w)
+        w *= 1 - b2
+        v += w
+        np.divide(v, 1 - b2 ** t, out=w)        # v_hat = v / (1 - b2^t), t >= 1
+        np.sqrt(w, out=w)
+        w += self.eps                           # sqrt(v_hat) + eps
+        np.divide(m, w, out=w)                  # m / (sqrt(v_hat) + eps)
+        w *= self.lr / (1 - b1 ** t)            # lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t)
+        p -= w
 
     def _update(self, p, g, st):
         if self.weight_decay:
