@@ -103,6 +103,14 @@ def load_checkpoint(path, kind):
     return config, arrays
 
 
+def construct(cls, config, path):
+    """``cls(**config)``, with a ``ValueError`` naming the file when the config does not fit."""
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"checkpoint {path!r} has an invalid config: {err}") from None
+
+
 def require(arrays, names, path):
     """Raise a ``ValueError`` naming the first of ``names`` missing from ``arrays``."""
     for name in names:

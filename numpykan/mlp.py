@@ -127,10 +127,7 @@ class MLP(Network):
     @classmethod
     def load(cls, path):
         config, arrays = checkpoint.load_checkpoint(path, "MLP")
-        try:
-            model = cls(**config)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"checkpoint {path!r} has an invalid config: {err}") from None
+        model = checkpoint.construct(cls, config, path)
         for l, layer in enumerate(model.layers):
             names = [f"layer{l}.W", f"layer{l}.b"]
             checkpoint.require(arrays, names, path)

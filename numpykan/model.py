@@ -299,10 +299,7 @@ class KAN(Network):
     def load(cls, path):
         """Read a model written by :meth:`save` (never unpickles)."""
         config, arrays = checkpoint.load_checkpoint(path, "KAN")
-        try:
-            model = cls(**config)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"checkpoint {path!r} has an invalid config: {err}") from None
+        model = checkpoint.construct(cls, config, path)
         for l, layer in enumerate(model.layers):
             names = [f"layer{l}.{key}" for key in ("coef", "w_b", "w_s", "grid", "mask")]
             checkpoint.require(arrays, names, path)
