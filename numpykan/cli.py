@@ -1,7 +1,8 @@
 """The ``numpykan`` command.
 
 ``numpykan demo`` trains a small KAN in seconds and saves a figure;
-``numpykan --help`` lists the commands.
+``numpykan reproduce EXPERIMENT`` reruns one of the report's experiments
+(see docs/RESULTS.md); ``numpykan --help`` lists the commands.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import sys
 import time
 
 import numpy as np
+
+from .experiments import add_reproduce_parser
 
 __all__ = ["main"]
 
@@ -56,12 +59,7 @@ def build_parser():
     demo.add_argument("--out", default="numpykan-demo.png",
                       help="loss-curve figure path; the fit goes to *-fit.png beside it")
     demo.set_defaults(func=cmd_demo)
-    try:
-        from .experiments import add_reproduce_parser
-    except ImportError:
-        pass
-    else:
-        add_reproduce_parser(sub)
+    add_reproduce_parser(sub)
     return parser
 
 

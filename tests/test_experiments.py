@@ -1,0 +1,158 @@
+"""`numpykan reproduce ...` in --quick mode: files, results.json keys, a sanity claim each.
+
+Every run goes through the command line (``numpykan.cli.main``) into ``tmp_path``
+and takes a few seconds. MNIST uses tiny IDX files written here, never the real data.
+"""
+
+import gzip
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import numpykan as nk
+from numpykan import datasets as ds
+from numpykan.cli import main
+from numpykan.experiments import kan_candidates, mlp_hidden_width, mlp_parameters
+
+KEYS = {"experiment", "config", "machine", "wall_time_s", "per_seed", "curves", "summary",
+        "report", "files"}
+
+
+def run(tmp_path, *argv):
+    out = tmp_path / argv[0]
+    assert main(["reproduce", *argv, "--quick", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == KEYS
+    assert results["experiment"] == argv[0] and results["config"]["quick"] is True
+    assert results["machine"]["usable_cores"] >= 1 and results["wall_time_s"] > 0
+    for name in results["files"]:
+        path = out / name
+        assert path.is_file() and path.stat().st_size > 0, name
+        if name.endswith(".png"):
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert path.stat().st_size < 300_000
+    assert (out / "results.md").read_text().count("|") > 10       # holds a table
+    return results
+
+
+def test_xy_quick(tmp_path):
+    r = run(tmp_path, "xy", "--seeds", "2")
+    assert {"xy_loss.png", "results.json", "results.md"} <= set(r["files"])
+    c = r["config"]
+    assert c["batch"] == 32 and c["grid"] == 3 and c["k"] == 2 and c["width"] == [2, 5, 1]
+    assert c["grid_update"]["grid_eps"] == 1.0 and c["grid_update"]["update_epochs"] == [1, 9, 17]
+    assert len(r["per_seed"]) == 4                                # 2 seeds x 2 variants
+    for variant in ("grid_update", "no_grid_update"):
+        for run_ in r["curves"][variant]["train_loss"]:
+            assert len(run_) == c["epochs"] and run_[-1] < run_[0]   # the loss went down
+
+
+def test_kan_vs_mlp_quick_counts_match(tmp_path, capsys):
+    r = run(tmp_path, "kan-vs-mlp", "--seeds", "2")
+    assert "15 edges x 8 = 120" in capsys.readouterr().out       # how the counts were matched
+    counts = {p["model"]: p["num_parameters"] for p in r["per_seed"]}
+    assert counts == {"KAN": 120, "MLP": 121}
+    for p in r["per_seed"]:
+        assert p["final_train_loss"] < p["first_train_loss"]
+    assert r["config"]["kan"]["width"] == [2, 5, 1] and r["config"]["mlp"]["width"] == [2, 30, 1]
+
+
+def test_parameter_matching_helpers():
+    assert (5, 3, 3) in kan_candidates(120)
+    for h, G, k in kan_candidates(120):
+        assert nk.KAN([2, h, 1], grid=G, k=k).num_parameters() == 120
+    assert nk.MLP([2, 30, 1]).num_parameters() == mlp_parameters([2, 30, 1]) == 121
+    n_kan = nk.KAN([2, 128, 128, 128, 128, 1], grid=10, k=3).num_parameters()
+    assert n_kan == (2 * 128 + 3 * 128 * 128 + 128) * (10 + 3 + 2) == 743_040
+    h = mlp_hidden_width(n_kan, 2, 1, 4)
+    assert h == 497                                               # 744,507 parameters
+    for other in (h - 1, h + 1):
+        assert abs(mlp_parameters([2] + [h] * 4 + [1]) - n_kan) <= \
+            abs(mlp_parameters([2] + [other] * 4 + [1]) - n_kan)
+
+
+def test_image_quick_psnr(tmp_path):
+    r = run(tmp_path, "image")
+    assert {"image_reconstruction.png", "image_loss.png"} <= set(r["files"])
+    n_kan, n_mlp = (r["summary"][m]["num_parameters"] for m in ("KAN", "MLP"))
+    assert abs(n_kan - n_mlp) < 0.03 * n_kan                      # equal size, to 3%
+    for p in r["per_seed"]:
+        assert np.isfinite(p["psnr_db"]) and p["psnr_db"] > 5.0
+        assert p["final_train_loss"] < p["first_train_loss"]
+    assert r["config"]["size"] == [16, 16] and r["config"]["kan"]["update_grid"] is True
+
+
+def test_image_quick_from_npy_path(tmp_path):
+    yy, xx = np.mgrid[0:20, 0:20]
+    np.save(tmp_path / "disc.npy", ((xx - 10) ** 2 + (yy - 10) ** 2 < 40).astype(np.uint8) * 255)
+    r = run(tmp_path, "image", "--image", str(tmp_path / "disc.npy"), "--size", "10",
+            "--epochs", "5", "--no-grid-update")
+    assert r["config"]["size"] == [10, 10] and r["config"]["image"].endswith("disc.npy")
+    assert r["config"]["kan"]["update_grid"] is False
+    assert all(np.isfinite(p["psnr_db"]) for p in r["per_seed"])
+
+
+def write_idx(path, array):
+    array = np.asarray(array, dtype=np.uint8)
+    magic = 2049 if array.ndim == 1 else 2051
+    header = b"".join(int(v).to_bytes(4, "big") for v in (magic, *array.shape))
+    data = gzip.compress(header + array.tobytes(), mtime=0)
+    path.write_bytes(data)
+    return data
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """64 train and 32 test 'digits': class c lights up rows 2c..2c+2, plus noise."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    digests = {}
+    for prefix, n in (("train", 64), ("t10k", 32)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 60, (n, 28, 28))
+        for i, c in enumerate(labels):
+            images[i, 2 * c + 4:2 * c + 7, 4:24] = 255
+        for kind, a in (("images-idx3", images), ("labels-idx1", labels)):
+            name = f"{prefix}-{kind}-ubyte.gz"
+            digests[name] = hashlib.sha256(write_idx(folder / name, a)).hexdigest()
+    monkeypatch.setattr(ds, "MNIST_FILES", digests)
+    monkeypatch.setattr(ds, "_MNIST_RAW_SHA256", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def no_network(url, timeout=None):
+        raise OSError(f"network disabled in tests ({url})")
+
+    monkeypatch.setattr(ds, "_urlopen", no_network)
+    return folder
+
+
+def test_mnist_quick_on_tiny_idx_files(tmp_path, tiny_mnist):
+    r = run(tmp_path, "mnist", "--data", str(tiny_mnist), "--epochs", "4", "--batch", "16")
+    assert "mnist_curves.png" in r["files"]
+    c = r["config"]
+    assert c["train_num"] == 64 and c["test_num"] == 32 and c["batch"] == 16
+    assert c["kan"]["update_grid"] is True
+    counts = {p["model"]: p["num_parameters"] for p in r["per_seed"]}
+    assert counts == {"KAN": 784 * 10 * 8 + 10 * 10 * 8, "MLP": 784 * 10 + 10 + 10 * 10 + 10}
+    for model in ("KAN", "MLP"):
+        curves = r["curves"][model]
+        for key in ("train_loss", "test_loss", "train_acc", "test_acc"):
+            assert len(curves[key][0]) == 4                        # one entry per epoch
+        assert curves["train_loss"][0][-1] < curves["train_loss"][0][0]
+        assert all(0.0 <= a <= 1.0 for a in curves["test_acc"][0])
+    assert r["report"]["KAN"]["test_acc"] == 0.925 and r["report"]["MLP"]["test_acc"] == 0.935
+
+
+def test_reproduce_needs_an_experiment(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce"])
+    assert "EXPERIMENT" in capsys.readouterr().err
+
+
+def test_zero_seeds_is_refused(tmp_path):
+    from numpykan.experiments import run_xy
+    with pytest.raises(ValueError, match="seeds must be an int >= 1, got 0"):
+        run_xy(tmp_path, seeds=0, quick=True)
