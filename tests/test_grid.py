@@ -146,23 +146,29 @@ def test_pruning_keeps_the_kept_edges():
     assert all(s.shape == (l.in_dim, l.out_dim) for s, l in zip(scores, model.layers))
 
 
-def test_xy_grid_update_lowers_the_loss_on_average():
-    """The report's xy check at small scale: KAN [2,5,1], G=3, k=2, lamb=0.01, 5 seeds.
+def test_xy_grid_update_lowers_the_loss():
+    """The report's xy check at half length: KAN [2,5,1], G=3, k=2, lamb=0.01, 5 seeds.
 
-    Measured (test MSE, full batch, 300 Adam steps at lr 1e-2): mean over seeds
-    4.4e-3 without grid update vs 7.8e-4 with three uniform updates in steps 0..150.
+    The report's protocol (Adam lr 5e-4, batches of 32, three uniform grid updates
+    from epoch 1 on) for 25 epochs instead of 50. Measured final test MSE without /
+    with grid update: mean 4.1e-2 / 8.7e-3, median 3.2e-2 / 8.9e-3, lower on 5 of 5
+    seeds. (At 300 full-batch steps of lr 1e-2 the picture is weaker: the mean is
+    lower with updates only because one seed of five stalls without them.)
     """
-    data = nk.create_dataset(lambda x: x[:, 0] * x[:, 1], n_var=2, train_num=1000,
-                             test_num=1000, seed=0)
     final = {False: [], True: []}
     for seed in range(5):
+        data = nk.create_dataset(lambda x: x[:, 0] * x[:, 1], n_var=2, train_num=1000,
+                                 test_num=1000, seed=seed)
+        spe = 32                                   # steps per epoch: ceil(1000 / 32)
         for update in (False, True):
-            model = nk.KAN([2, 5, 1], grid=3, k=2, seed=seed)
-            h = model.fit(data, steps=300, lr=1e-2, lamb=0.01, update_grid=update,
-                          grid_update_num=3, start_grid_update_step=0, stop_grid_update_step=150,
-                          grid_eps=1.0, log=300)
+            model = nk.KAN([2, 5, 1], grid=3, k=2, seed=seed, grid_eps=1.0)
+            h = model.fit(data, epochs=25, batch=32, lr=5e-4, lamb=0.01, update_grid=update,
+                          grid_update_num=3, start_grid_update_step=1 * spe,
+                          stop_grid_update_step=25 * spe, log=25)
             final[update].append(h["test_loss"][-1])
-    assert np.mean(final[True]) < np.mean(final[False])
+    without, with_ = np.array(final[False]), np.array(final[True])
+    assert with_.mean() < 0.5 * without.mean()
+    assert np.sum(with_ < without) >= 4
 
 
 def test_update_grid_rejects_bad_input_without_change():
