@@ -8,8 +8,9 @@
 
 import numpy as np  # noqa: F401  (used by the doctest above)
 
-from . import activations, bspline, datasets, losses, optim, regularization
-from .datasets import create_dataset, load_mnist
+from . import activations, bspline, datasets, images, losses, mnist, optim, regularization
+from .datasets import create_dataset
+from .mnist import load_mnist
 from .gradcheck import check_model, gradcheck, numerical_gradient
 from .layer import KANLayer
 from .mlp import MLP
@@ -22,5 +23,5 @@ __version__ = "0.1.0"
 __all__ = [
     "KAN", "KANLayer", "MLP", "SGD", "Adam", "AdamW", "fit", "create_dataset", "load_mnist",
     "gradcheck", "check_model", "numerical_gradient",
-    "activations", "bspline", "datasets", "losses", "optim", "regularization",
+    "activations", "bspline", "datasets", "images", "losses", "mnist", "optim", "regularization",
 ]

@@ -340,7 +340,6 @@ def _is_uniform(grid):
 
 def _padded(grid, k):
     """Add ``k + 1`` knots on each side so that ``t_{s+d}`` exists for every span we visit."""
-    n = grid.shape[1]
     first = grid[:, 1] - grid[:, 0]                            # (I,)
     last = grid[:, -1] - grid[:, -2]                           # (I,)
     steps = np.arange(1, k + 2, dtype=grid.dtype)              # (k + 1,)

@@ -407,8 +407,8 @@ def run_image(out=None, seeds=1, quick=False, image=None, size=None, epochs=None
     Parameters
     ----------
     image : str or path-like, optional
-        ``.npy``/``.png``/``.jpg`` read with :func:`numpykan.datasets.load_image`;
-        default :func:`numpykan.datasets.sample_image` (ships with matplotlib).
+        ``.npy``/``.png``/``.jpg`` read with :func:`numpykan.images.load_image`;
+        default :func:`numpykan.images.sample_image` (ships with matplotlib).
     size : int
         The image is resized (area average) to ``size x size`` (default 64; 16
         when ``quick``).
@@ -426,7 +426,7 @@ def run_image(out=None, seeds=1, quick=False, image=None, size=None, epochs=None
     against the (resized) image in [0, 1], over every pixel.
     """
     from . import KAN, MLP
-    from .datasets import image_dataset, load_image, psnr, sample_image
+    from .images import image_dataset, load_image, psnr, sample_image
     from .plot import plot_images, pyplot
     t0 = time.perf_counter()
     out = _prepare(out, "image", seeds)
@@ -551,7 +551,7 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
     Parameters
     ----------
     data : str or path-like, optional
-        Folder of the four IDX files (see :func:`numpykan.datasets.load_mnist`,
+        Folder of the four IDX files (see :func:`numpykan.mnist.load_mnist`,
         which also searches ``$NUMPYKAN_DATA`` and its cache, and downloads).
     epochs : int
         Default 20 (2 when ``quick``).
@@ -564,7 +564,7 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
         from 93.66% to 94.06% (seed 0), so they are on by default.
     """
     from . import KAN, MLP
-    from .datasets import load_mnist
+    from .mnist import load_mnist
     from .plot import pyplot
     t0 = time.perf_counter()
     out = _prepare(out, "mnist", seeds)

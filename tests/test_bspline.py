@@ -7,12 +7,12 @@ it). Everything the package computes vectorized is compared with it.
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import given, strategies as st
 
 from numpykan import bspline
 from numpykan.bspline import (basis, basis_derivative, basis_reference, evaluate, fit_coef,
                               uniform_grid)
-from strategies import (degrees, grid_and_points, intervals, knot_grid, knot_vector,
+from strategies import (degrees, grid_and_points, intervals, knot_grid,
                         points_between_knots, small_dims)
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import numpykan as nk
-from numpykan import datasets as ds
+from numpykan import mnist as ds
 from numpykan.cli import main
 from numpykan.experiments import kan_candidates, mlp_hidden_width, mlp_parameters
 

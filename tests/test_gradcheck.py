@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import numpykan.gradcheck
 from numpykan.gradcheck import GradcheckReport, check_model, gradcheck, numerical_gradient
 from numpykan.losses import mse
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import numpykan.losses
 from numpykan.gradcheck import numerical_gradient
 from numpykan.losses import accuracy, cross_entropy, get_loss, mse
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import numpykan.optim
 from numpykan.optim import SGD, Adam, AdamW, Optimizer, get_optimizer
 
 N_STEPS = 3

@@ -46,7 +46,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import numpykan as nk
-from numpykan.datasets import DatasetNotFoundError
+from numpykan.mnist import DatasetNotFoundError
 
 QUICK = os.environ.get("QUICK", "0") not in ("", "0")
 FULL = ("--full" in sys.argv or os.environ.get("MNIST_FULL", "0") not in ("", "0")) and not QUICK

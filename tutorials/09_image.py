@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import numpykan as nk
-from numpykan.datasets import image_dataset, psnr, sample_image
+from numpykan.images import image_dataset, psnr, sample_image
 
 QUICK = os.environ.get("QUICK", "0") not in ("", "0")
 OUT = os.environ.get("NUMPYKAN_TUTORIAL_OUT") or tempfile.mkdtemp(prefix="numpykan-tutorial-")
@@ -58,7 +58,7 @@ def savefig(fig, name):
 #
 # `sample_image()` loads an elevation map that ships with matplotlib (so no download
 # and no image decoder are needed), as gray values in `[0, 1]`. Pass your own picture
-# with `nk.datasets.load_image(path, size=...)` instead. We shrink it to `S x S` pixels.
+# with `nk.images.load_image(path, size=...)` instead. We shrink it to `S x S` pixels.
 #
 # `image_dataset(img)` makes one training row per pixel: input `[x, y]` in `[-1, 1]^2`
 # (x along columns, y along rows), label the gray value. The rows are in raster order,
