@@ -282,7 +282,7 @@ class KANLayer:
     ((2, 3, 8), (2, 12))
     """
 
-    symbolic = None     # a numpykan.symbolic.SymbolicEdges once edges are fixed to formulas
+    symbolic = None     # a numpykan.symbolic_edges.SymbolicEdges once edges are fixed to formulas
 
     def __init__(self, in_dim, out_dim, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu",
                  noise_scale=0.5, seed=0, dtype=np.float64):

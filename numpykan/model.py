@@ -263,23 +263,23 @@ class KAN(Network):
         return plot_edge(self, l, i, j, x=x, **kwargs)
 
     def suggest_symbolic(self, l, i, j, topk=5, lib=None, **kwargs):
-        """Library functions ranked for edge ``(l, i, j)``; see :func:`numpykan.symbolic.suggest_symbolic`."""
-        from .symbolic import suggest_symbolic
+        """Library functions ranked for edge ``(l, i, j)``; see :func:`numpykan.symbolic_edges.suggest_symbolic`."""
+        from .symbolic_edges import suggest_symbolic
         return suggest_symbolic(self, l, i, j, topk=topk, lib=lib, **kwargs)
 
     def fix_symbolic(self, l, i, j, name, **kwargs):
-        """Freeze edge ``(l, i, j)`` to ``c f(a x + b) + d``; see :func:`numpykan.symbolic.fix_symbolic`."""
-        from .symbolic import fix_symbolic
+        """Freeze edge ``(l, i, j)`` to ``c f(a x + b) + d``; see :func:`numpykan.symbolic_edges.fix_symbolic`."""
+        from .symbolic_edges import fix_symbolic
         return fix_symbolic(self, l, i, j, name, **kwargs)
 
     def auto_symbolic(self, lib=None, r2_threshold=0.9, **kwargs):
-        """Freeze every live edge to its best formula; see :func:`numpykan.symbolic.auto_symbolic`."""
-        from .symbolic import auto_symbolic
+        """Freeze every live edge to its best formula; see :func:`numpykan.symbolic_edges.auto_symbolic`."""
+        from .symbolic_edges import auto_symbolic
         return auto_symbolic(self, lib=lib, r2_threshold=r2_threshold, **kwargs)
 
     def symbolic_formula(self, var_names=None, precision=4, **kwargs):
-        """One formula string per output; see :func:`numpykan.symbolic.symbolic_formula`."""
-        from .symbolic import symbolic_formula
+        """One formula string per output; see :func:`numpykan.symbolic_edges.symbolic_formula`."""
+        from .symbolic_edges import symbolic_formula
         return symbolic_formula(self, var_names=var_names, precision=precision, **kwargs)
 
     # -- checkpoints ------------------------------------------------------------------
@@ -326,7 +326,7 @@ class KAN(Network):
             layer.mask = arrays[f"layer{l}.mask"].astype(model.dtype)
             prefix = f"layer{l}.symbolic."
             if any(name.startswith(prefix) for name in arrays):
-                from .symbolic import SymbolicEdges
+                from .symbolic_edges import SymbolicEdges
                 layer.symbolic = SymbolicEdges.from_arrays(
                     {name[len(prefix):]: a for name, a in arrays.items() if name.startswith(prefix)},
                     layer)

@@ -167,7 +167,7 @@ def plot_network(model, path=None, x=None, in_vars=None, out_vars=None, beta=3.0
     -------
     matplotlib.figure.Figure
     """
-    from .symbolic import edge_values
+    from .symbolic_edges import edge_values
     plt = pyplot()
     x, hs = _edge_ranges(model, x)
     scores = model.edge_scores(x)                                         # list of (I, O)
@@ -244,7 +244,7 @@ def plot_edge(model, l, i, j, x=None, ax=None, path=None, n_points=201):
     -------
     matplotlib.figure.Figure
     """
-    from .symbolic import _check_edge, edge_inputs, edge_values
+    from .symbolic_edges import _check_edge, edge_inputs, edge_values
     plt = pyplot()
     layer = _check_edge(model, l, i, j)
     xs = edge_inputs(model, l, i, x)

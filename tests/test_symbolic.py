@@ -11,7 +11,8 @@ import numpykan as nk
 from numpykan import symbolic
 from numpykan.gradcheck import check_model, gradcheck
 from numpykan.optim import LBFGS
-from numpykan.symbolic import SymbolicEdges, canonical, fit_affine, get_symbolic, suggest
+from numpykan.symbolic import canonical, fit_affine, get_symbolic, suggest
+from numpykan.symbolic_edges import SymbolicEdges
 
 X = np.linspace(-1.0, 1.0, 201)
 
