@@ -158,6 +158,23 @@ def _steps_per_epoch(n, batch):
 # xy: grid update or not (report Fig. 2)
 # ---------------------------------------------------------------------------
 
+def _loss_bands(path, curves, series, seeds, title):
+    """Train and test MSE side by side: per series ``(name, color, label)``, the mean over seeds
+    as a line and the min-max range as a band; saved to ``path``."""
+    from .plot import plot_mean_band, pyplot
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for ax, key in zip(axes, ("train_loss", "test_loss")):
+        for name, color, label in series:
+            plot_mean_band(ax, curves[name]["epoch"], curves[name][key], label=label, color=color)
+        ax.set_title(key.replace("_", " ") + f" (mean and min-max over {seeds} seeds)")
+        ax.set_xlabel("epoch")
+    axes[0].set_ylabel("MSE")
+    fig.suptitle(title, y=1.03)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
 def run_xy(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=None, lamb=0.01,
            dtype="float64"):
     """KAN [2, 5, 1], G = 3, k = 2 on ``f(x, y) = xy``, with and without grid update.
@@ -173,7 +190,6 @@ def run_xy(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=None, lamb=
     Returns the results dict also written to ``out/results.json``.
     """
     from . import KAN
-    from .plot import plot_mean_band, pyplot
     t0 = time.perf_counter()
     out = _prepare(out, "xy", seeds)
     lr = (1e-2 if quick else 5e-4) if lr is None else float(lr)
@@ -206,19 +222,11 @@ def run_xy(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=None, lamb=
     summary["ratio_of_means_no_update_over_update"] = (summary["no_grid_update"]["mean"]
                                                       / summary["grid_update"]["mean"])
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, key in zip(axes, ("train_loss", "test_loss")):
-        for name, color in (("no_grid_update", "C0"), ("grid_update", "C3")):
-            plot_mean_band(ax, curves[name]["epoch"], curves[name][key],
-                           label=name.replace("_", " "), color=color)
-        ax.set_title(key.replace("_", " ") + f" (mean and min-max over {seeds} seeds)")
-        ax.set_xlabel("epoch")
-    axes[0].set_ylabel("MSE")
-    fig.suptitle(f"KAN [2, 5, 1], G=3, k=2 on f(x, y) = xy; Adam lr {lr:g}, batch {batch}, "
-                 f"lamb {lamb:g}", y=1.03)
-    fig.savefig(out / "xy_loss.png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    _loss_bands(out / "xy_loss.png", curves,
+                [(name, color, name.replace("_", " "))
+                 for name, color in (("no_grid_update", "C0"), ("grid_update", "C3"))], seeds,
+                f"KAN [2, 5, 1], G=3, k=2 on f(x, y) = xy; Adam lr {lr:g}, batch {batch}, "
+                f"lamb {lamb:g}")
 
     config = {"quick": quick, "function": "x*y", "width": [2, 5, 1], "grid": 3, "k": 2,
               "opt": "Adam", "lr": lr, "epochs": epochs, "batch": batch,
@@ -288,7 +296,6 @@ def run_kan_vs_mlp(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=Non
     initializations and the batch order).
     """
     from . import KAN, MLP
-    from .plot import plot_mean_band, pyplot
     t0 = time.perf_counter()
     out = _prepare(out, "kan-vs-mlp", seeds)
     lr = (1e-2 if quick else 5e-4) if lr is None else float(lr)
@@ -334,20 +341,11 @@ def run_kan_vs_mlp(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=Non
     summary["kan_wins"] = f"{kan_wins}/{seeds}"
     summary["ratio_of_means_mlp_over_kan"] = summary["MLP"]["mean"] / summary["KAN"]["mean"]
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, key in zip(axes, ("train_loss", "test_loss")):
-        for name, color in (("KAN", "C3"), ("MLP", "C0")):
-            n = n_kan if name == "KAN" else n_mlp
-            plot_mean_band(ax, curves[name]["epoch"], curves[name][key],
-                           label=f"{name} ({n} parameters)", color=color)
-        ax.set_title(key.replace("_", " ") + f" (mean and min-max over {seeds} seeds)")
-        ax.set_xlabel("epoch")
-    axes[0].set_ylabel("MSE")
-    fig.suptitle(f"exp(sin(pi x) + y^2): KAN {kan_width} G={G} k={k} vs MLP {mlp_width}; "
-                 f"Adam lr {lr:g}, batch {batch}", y=1.03)
-    fig.savefig(out / "kan_vs_mlp_loss.png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    _loss_bands(out / "kan_vs_mlp_loss.png", curves,
+                [("KAN", "C3", f"KAN ({n_kan} parameters)"),
+                 ("MLP", "C0", f"MLP ({n_mlp} parameters)")], seeds,
+                f"exp(sin(pi x) + y^2): KAN {kan_width} G={G} k={k} vs MLP {mlp_width}; "
+                f"Adam lr {lr:g}, batch {batch}")
 
     config = {"quick": quick, "function": "exp(sin(pi x) + y^2)",
               "kan": {"width": kan_width, "grid": G, "k": k, "num_parameters": n_kan,
