@@ -205,18 +205,24 @@ class Workspace:
     def __init__(self, reuse=True):
         self.reuse = reuse
         self._arrays = {}                                      # name -> 1-D buffer
+        self._views = {}                                       # (name, shape, dtype) -> view of it
         self._fixed = {}                                       # name -> (shape, array)
 
     def get(self, name, shape, dtype):
         """An uninitialized array ``shape`` of ``dtype``, reused when ``name`` was asked for before."""
         if not self.reuse:
             return np.empty(shape, dtype=dtype)
+        view = self._views.get((name, shape, dtype))
+        if view is not None:                                   # the common case in a training loop
+            return view
         size = math.prod(shape)
         buf = self._arrays.get(name)
         if buf is None or buf.dtype != dtype or buf.size < size:
             buf = np.empty(size, dtype=dtype)                  # grows to the largest request
             self._arrays[name] = buf
-        return buf[:size].reshape(shape)
+            self._views = {key: v for key, v in self._views.items() if key[0] != name}
+        view = self._views[(name, shape, dtype)] = buf[:size].reshape(shape)
+        return view
 
     def fixed(self, name, shape, make):
         """An array that depends on ``shape`` only: ``make()`` once, then the same array.
@@ -373,7 +379,7 @@ def _grid_plan(grid, k, dtype):
     """
     key = (id(grid), k, np.dtype(dtype).str)
     hit = _PLANS.get(key)
-    if hit is not None and hit[0] is grid and np.array_equal(hit[1], grid):
+    if hit is not None and hit[0] is grid and hit[1].shape == grid.shape and (hit[1] == grid).all():
         return hit[2]
     g = np.asarray(grid, dtype=dtype)                          # (I, n)
     I, n = g.shape
@@ -543,19 +549,27 @@ def _shift_edges(s, start, k, values, derivs, x):
     ``d = start - (s - k)``; ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` (its
     span search says "below the grid") gets NaN.
     """
-    e = np.flatnonzero((s < k) | (s > start + k))              # (E,) flat indices of edge points
-    d = (start.reshape(-1)[e] - s.reshape(-1)[e] + k).astype(np.intp)   # (E,)
-    sel = np.arange(k + 1)[:, None] + d                        # (k + 1, E) which live value goes to slot r
-    sel = np.clip(sel, -1, k + 1) + 1                          # (k + 1, E) 0 and k + 2 pick a zero
-    col = np.arange(e.size)                                    # (E,)
+    s, start = s.reshape(-1), start.reshape(-1)                # (B * I,) views
+    e = np.flatnonzero(s - k != start)                         # (E,) edge points (and NaN x)
+    d = start[e] - s[e]                                        # (E,) d - k, as a float
+    sel = np.arange(1 + k, 2 * k + 2, dtype=s.dtype)[:, None] + d   # (k + 1, E) 1 + r + d
+    np.fmax(sel, 0, out=sel)                                   # 0 and k + 2 pick a zero
+    np.fmin(sel, k + 2, out=sel)                               # (fmax, fmin: a NaN x picks 0)
+    E, N = e.size, s.size
+    pick = sel.astype(np.intp)                                 # (k + 1, E) which value goes to slot r,
+    pick *= E
+    pick += np.arange(E)                                       # as a flat index into padded below
+    dest = np.arange(0, (k + 1) * N, N)[:, None] + e           # (k + 1, E) flat index of slot r of point e
+    nan = e[np.isnan(x.reshape(-1)[e])]                        # (E_nan,)
     for arr in (values, derivs):
         if arr is None:
             continue
-        flat = arr.reshape(k + 1, -1)                          # (k + 1, B * I) a view
-        padded = np.zeros((k + 3, e.size), dtype=arr.dtype)    # (k + 3, E) zero, N_0 .. N_k, zero
-        padded[1:k + 2] = flat[:, e]
-        flat[:, e] = padded[sel, col]                          # (k + 1, E)
-        flat[:, e[np.isnan(x.reshape(-1)[e])]] = np.nan
+        flat = arr.reshape(-1)                                 # ((k + 1) B I,) a view
+        padded = np.zeros((k + 3) * E, dtype=arr.dtype)        # rows of E: zero, N_0 .. N_k, zero
+        np.take(flat, dest, out=padded[E:(k + 2) * E].reshape(k + 1, E))
+        flat[dest] = padded[pick]                              # (k + 1, E)
+        if nan.size:
+            arr.reshape(k + 1, -1)[:, nan] = np.nan
 
 
 def _uniform_scheme(u, k, inv_h, values, derivs, ws=_FRESH):
