@@ -11,6 +11,12 @@ A *step* is what :func:`numpykan.fit` does per batch::
     model.loss_and_grad(x, y, loss)   # forward, loss, backward
     opt.step()                        # Adam
 
+Training needs no gradient with respect to the data, so ``loss_and_grad``
+skips the first layer's ``dL/dx`` by default (as autograd frameworks do for an
+input that does not require a gradient), and its floor leaves out that layer's
+``Z`` product. The column ``+dx ratio`` times the step with ``input_grad=True``
+against the floor with every ``Z``, for comparison.
+
 The *floor* is only the matrix products of the same shapes, in NumPy, per layer
 ``l`` with ``X_l = [B-spline bases | b(x)]`` of shape ``(B, (K+1) I_l)``::
 
@@ -75,7 +81,7 @@ CASES = {
 TARGETS = {"xy": 4.0, "mnist64": 4.0, "mnist1024": 3.0, "image": 2.0, "wide": 2.0}
 
 
-def make_case(name, seed=0):
+def make_case(name, seed=0, input_grad=False):
     width, G, k, B, loss = CASES[name]
     rng = np.random.default_rng(seed)
     model = nk.KAN(width, grid=G, k=k, seed=seed, dtype=np.float32)
@@ -87,14 +93,17 @@ def make_case(name, seed=0):
     opt = nk.Adam(model.parameters(), lr=1e-3)
 
     def step():
-        model.loss_and_grad(x, y, loss=loss)
+        model.loss_and_grad(x, y, loss=loss, input_grad=input_grad)
         opt.step()
 
     return model, step
 
 
-def make_floor(name, seed=1):
-    """The floor's arrays and a function doing only its matrix products."""
+def make_floor(name, seed=1, input_grad=False):
+    """The floor's arrays and a function doing only its matrix products.
+
+    Without ``input_grad`` the first layer's ``Z`` (only ``dL/dx`` needs it) is left out.
+    """
     width, G, k, B, _ = CASES[name]
     rng = np.random.default_rng(seed)
     K1 = G + k + 1                                             # K spline bases + b(x)
@@ -108,14 +117,15 @@ def make_floor(name, seed=1):
     def floor():
         for X, W, _ in layers:
             X @ W                                              # (B, (K+1)I) x ((K+1)I, O)
-        for X, W, dy in reversed(layers):
+        for l, (X, W, dy) in reversed(list(enumerate(layers))):
             X.T @ dy                                           # ((K+1)I, B) x (B, O)
-            dy @ W.T                                           # (B, O) x (O, (K+1)I)
+            if l > 0 or input_grad:
+                dy @ W.T                                       # (B, O) x (O, (K+1)I)
 
     nbytes = 0
-    for X, W, dy in layers:
+    for l, (X, W, dy) in enumerate(layers):
         # X, W, y, dy, gW (like W), Z (like X)
-        nbytes += 2 * X.nbytes + 2 * W.nbytes + 2 * dy.nbytes
+        nbytes += X.nbytes + 2 * W.nbytes + 2 * dy.nbytes + (X.nbytes if l > 0 or input_grad else 0)
     return floor, nbytes
 
 
@@ -133,11 +143,11 @@ def interleaved_medians(fns, repeat, warmup=2):
     return [float(np.median(ts)) for ts in times]
 
 
-def peak_memory(name):
+def peak_memory(name, input_grad=False):
     """Largest traced memory (bytes) during a steady-state step, everything included."""
     tracemalloc.start()
     try:
-        _, step = make_case(name)
+        _, step = make_case(name, input_grad=input_grad)
         for _ in range(2):                                     # buffers and Adam state exist
             step()
         tracemalloc.reset_peak()
@@ -192,22 +202,27 @@ def main(argv=None):
 
     print(f"numpy {np.__version__}, BLAS threads: {THREADS}, float32, "
           f"median of {args.repeat} runs")
-    print(f"{'case':<10} {'step ms':>9} {'floor ms':>9} {'ratio':>6} {'target':>6}"
-          f" {'peak MB':>8} {'floor MB':>9} {'mem ratio':>9}")
+    print("training step (no dL/dx of the data) vs its floor; in brackets: the step with "
+          "input_grad=True vs the floor with every Z")
+    print(f"{'case':<10} {'step ms':>9} {'floor ms':>9} {'ratio':>6} {'[+dx]':>7} {'target':>6}"
+          f" {'peak MB':>8} {'floor MB':>9} {'mem ratio':>9} {'[+dx]':>7}")
     for name in args.cases:
         _, step = make_case(name)
+        _, step_dx = make_case(name, input_grad=True)
         floor, floor_bytes = make_floor(name)
+        floor_dx, floor_dx_bytes = make_floor(name, input_grad=True)
         reps = args.repeat if name not in ("image",) else max(5, args.repeat // 4)
-        t_step, t_floor = interleaved_medians([step, floor], reps)
-        del step, floor
+        t_step, t_dx, t_floor, t_floor_dx = interleaved_medians([step, step_dx, floor, floor_dx], reps)
+        del step, step_dx, floor, floor_dx
         if args.no_memory:
-            peak_s, mem_ratio = "-", "-"
+            peak_s, mem_ratio, mem_dx = "-", "-", "-"
         else:
             peak = peak_memory(name)
-            peak_s, mem_ratio = f"{peak / 1e6:8.1f}", f"{peak / floor_bytes:9.2f}"
+            peak_s, mem_ratio = f"{peak / 1e6:.1f}", f"{peak / floor_bytes:.2f}"
+            mem_dx = f"{peak_memory(name, input_grad=True) / floor_dx_bytes:.2f}"
         print(f"{name:<10} {t_step * 1e3:9.2f} {t_floor * 1e3:9.2f} {t_step / t_floor:6.2f}"
-              f" {TARGETS[name]:6.1f} {peak_s:>8} {floor_bytes / 1e6:9.1f} {mem_ratio:>9}",
-              flush=True)
+              f" {t_dx / t_floor_dx:7.2f} {TARGETS[name]:6.1f} {peak_s:>8} {floor_bytes / 1e6:9.1f}"
+              f" {mem_ratio:>9} {mem_dx:>7}", flush=True)
 
     print("\nbasis evaluation, x (1024, 784) float32, k = 3 (local_basis: live values and derivatives):")
     print(f"{'grid':<12} {'G':>4} {'local_basis ms':>15} {'dense scatter ms':>17}")

@@ -79,7 +79,9 @@ def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspac
     mask : ndarray, shape (I, O), optional
         1 for a live edge, 0 for a pruned one.
     need_grad : bool
-        Compute ``B'(x)`` and ``b'(x)`` for the backward pass. ``False`` for inference.
+        Compute ``B'(x)`` and ``b'(x)``, which only ``dL/dx`` needs. ``False`` for
+        inference, or for a training step that needs no input gradient (the
+        parameter gradients come from ``X`` alone).
     workspace : bspline.Workspace, optional
         Reuse its arrays for ``X`` and the bases (a layer passes its own); the
         cache is then valid until the next forward with the same workspace.
@@ -115,7 +117,7 @@ def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspac
     return y, cache
 
 
-def backward(dy, cache):
+def backward(dy, cache, input_grad=True):
     """Gradients of a loss ``L`` through the layer, given ``dy = dL/dy``.
 
     Derivation (``y[b, j] = sum_{m,i} X[b, m, i] Wf[m, i, j]`` with ``X[b, m, i] = B_m(x[b, i])``
@@ -136,17 +138,20 @@ def backward(dy, cache):
     ----------
     dy : ndarray, shape (B, O)
     cache : dict
-        From :func:`forward` with ``need_grad=True``.
+        From :func:`forward` (with ``need_grad=True`` if ``input_grad``).
+    input_grad : bool
+        Compute ``dL/dx``. A network's first layer does not need it in a
+        training step: ``False`` skips ``Z``, the gather and ``B'(x)``.
 
     Returns
     -------
-    dx : ndarray, shape (B, I)
+    dx : ndarray, shape (B, I), or None if not ``input_grad``
     grads : dict
         ``coef`` (I, O, K), ``w_b`` (I, O), ``w_s`` (I, O).
     """
     lb = cache["lb"]
-    if lb.derivs is None:
-        raise RuntimeError("backward needs a forward pass run with need_grad=True")
+    if input_grad and lb.derivs is None:
+        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True")
     X, Wf, dbx, ws = cache["X"], cache["Wf"], cache["dbx"], cache["ws"]
     B, K1, I = X.shape
     O = dy.shape[1]
@@ -154,6 +159,8 @@ def backward(dy, cache):
 
     gWf = X.reshape(B, K1 * I).T @ dy                          # ((K+1)I, B) x (B, O) -> ((K+1)I, O)
     grads = _param_grads(gWf.reshape(K1, I, O), cache["params"], cache["mask"])
+    if not input_grad:
+        return None, grads
     Z = ws.get("Z", (B, K1 * I), X.dtype)                      # (B, (K+1)I)
     np.matmul(dy, Wf.reshape(K1 * I, O).T, out=Z)              # (B, O) x (O, (K+1)I) -> (B, (K+1)I)
     Z = Z.reshape(B, K1, I)                                    # (B, K+1, I)
@@ -209,7 +216,7 @@ def activations(cache):
     return A.transpose(1, 0, 2)                                # (B, I, O)
 
 
-def activations_backward(dA, cache):
+def activations_backward(dA, cache, input_grad=True):
     """Gradients through :func:`activations`, given ``dA = dL/dA`` of shape ``(B, I, O)``.
 
     With ``A[b, i, j] = sum_m X[b, m, i] Wf[m, i, j]`` (``X``, ``Wf`` as in :func:`backward`)::
@@ -219,19 +226,23 @@ def activations_backward(dA, cache):
         Q[b, m, i]        = sum_j dA[b, i, j] Wf[m, i, j]
         dL/dx[b, i]       = b'(x[b, i]) Q[b, K, i] + sum_m B'_m(x[b, i]) Q[b, m, i]
 
+    ``input_grad=False`` skips ``Q`` and ``dL/dx`` (returned as None), as in :func:`backward`.
+
     Returns
     -------
-    dx : ndarray, shape (B, I)
+    dx : ndarray, shape (B, I), or None if not ``input_grad``
     grads : dict with ``coef``, ``w_b``, ``w_s``
     """
     lb = cache["lb"]
-    if lb.derivs is None:
-        raise RuntimeError("activations_backward needs a forward pass run with need_grad=True")
+    if input_grad and lb.derivs is None:
+        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True")
     X, Wf, dbx = cache["X"], cache["Wf"], cache["dbx"]
     K1 = X.shape[1]
     dAi = dA.astype(X.dtype, copy=False).transpose(1, 0, 2)    # (I, B, O)
     gWf = np.matmul(X.transpose(2, 1, 0), dAi)                 # (I, K+1, B) x (I, B, O) -> (I, K+1, O)
     grads = _param_grads(gWf.transpose(1, 0, 2), cache["params"], cache["mask"])
+    if not input_grad:
+        return None, grads
     Q = np.matmul(dAi, Wf.transpose(1, 2, 0))                  # (I, B, O) x (I, O, K+1) -> (I, B, K+1)
     Q = np.ascontiguousarray(Q.transpose(1, 2, 0))             # (B, K+1, I)
     dx = Q[:, K1 - 1, :] * dbx                                 # (B, I) base function part
@@ -328,18 +339,22 @@ class KANLayer:
         x = bspline._check_x(x, self.in_dim, name)
         return x.astype(self.dtype, copy=False)
 
-    def forward(self, x, need_grad=True, check=True):
+    def forward(self, x, need_grad=True, check=True, input_grad=True):
         """``y = layer(x)``: ``(B, I) -> (B, O)``; caches what :meth:`backward` needs.
 
         ``check=False`` skips the input validation; a model uses it for its
-        hidden layers, whose inputs it produced itself.
+        hidden layers, whose inputs it produced itself. ``need_grad=False``
+        (inference) caches nothing; ``input_grad=False`` caches what the
+        parameter gradients need but not ``B'(x)``, so the following
+        :meth:`backward` must be called with ``input_grad=False`` too.
         """
         if check:
             x = self._input(x)
         ws = None
         if need_grad:                   # training: reuse this layer's arrays from step to step
             ws = self.__dict__.setdefault("_workspace", bspline.Workspace())
-        y, cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask, need_grad, ws)
+        y, cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask,
+                           need_grad and input_grad, ws)
         self.cache = cache if need_grad else None
         if self.symbolic is not None:                          # edges fixed to formulas
             y = y + self.symbolic.forward(x, need_grad)        # (B, O)
@@ -347,16 +362,18 @@ class KANLayer:
 
     __call__ = forward
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
         """Fill ``self.grads`` from ``dy = dL/dy`` ``(B, O)`` and return ``dL/dx`` ``(B, I)``.
 
-        See :func:`backward` for the formulas.
+        See :func:`backward` for the formulas. ``input_grad=False`` returns None
+        instead of ``dL/dx`` and skips its cost.
         """
         self._check_upstream(dy, (None, self.out_dim), "dy")
-        dx, grads = backward(dy, self.cache)
+        dx, grads = backward(dy, self.cache, input_grad)
         self.grads.update(grads)        # same dict: optimizers hold a reference to it
         if self.symbolic is not None:
-            dx = dx + self.symbolic.backward(dy)               # fills self.symbolic.grads
+            dxs = self.symbolic.backward(dy)                   # fills self.symbolic.grads
+            dx = dx + dxs if input_grad else None
         return dx
 
     def activations(self, x=None):
@@ -374,18 +391,20 @@ class KANLayer:
             A = A + self.symbolic.activations()                # symbolic edges' values
         return A
 
-    def backward_activations(self, dA):
+    def backward_activations(self, dA, input_grad=True):
         """Add the gradients of ``dA = dL/dA`` ``(B, I, O)`` to ``self.grads``; return ``dL/dx``.
 
         This is how a loss on the activations themselves (the regularizer)
         reaches the parameters and the layer's input; see :func:`activations_backward`.
+        ``input_grad=False`` returns None instead of ``dL/dx``.
         """
         self._check_upstream(dA, (None, self.in_dim, self.out_dim), "dA")
-        dx, grads = activations_backward(dA, self.cache)
+        dx, grads = activations_backward(dA, self.cache, input_grad)
         for key, g in grads.items():
             self.grads[key] = self.grads[key] + g
         if self.symbolic is not None:
-            dx = dx + self.symbolic.backward_activations(dA)
+            dxs = self.symbolic.backward_activations(dA)
+            dx = dx + dxs if input_grad else None
         return dx
 
     def _check_upstream(self, d, shape, name):

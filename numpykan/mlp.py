@@ -45,12 +45,14 @@ class DenseLayer:
         self.cache = (x, z) if need_grad else None
         return act(z)                                          # (B, O)
 
-    def backward(self, dy):
-        """``dz = dy * act'(z)``; ``dW = x.T @ dz``; ``db = sum_b dz``; ``dx = dz @ W.T``."""
+    def backward(self, dy, input_grad=True):
+        """``dz = dy * act'(z)``; ``dW = x.T @ dz``; ``db = sum_b dz``; ``dx = dz @ W.T`` (None if not ``input_grad``)."""
         x, z = self.cache
         _, dact = _ACTIVATIONS[self.activation]
         dz = dy * dact(z)                                      # (B, O)
         self.grads.update(W=x.T @ dz, b=dz.sum(axis=0))        # (I, O), (O,)
+        if not input_grad:
+            return None
         return dz @ self.params["W"].T                         # (B, O) x (O, I) -> (B, I)
 
 
@@ -98,24 +100,29 @@ class MLP(Network):
             h = layer.forward(h)
         return h
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
+        """Backpropagate ``dy = dL/dout``; return ``dL/dx`` (None if not ``input_grad``)."""
         d = dy
-        for layer in reversed(self.layers):
-            d = layer.backward(d)
+        for l in reversed(range(len(self.layers))):
+            d = self.layers[l].backward(d, input_grad or l > 0)
         self.grad_input = d
         return d
 
-    def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
-        """Prediction loss and gradients. ``lamb`` must be 0: an MLP has no edge activations."""
+    def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0,
+                      input_grad=False):
+        """Prediction loss and gradients. ``lamb`` must be 0: an MLP has no edge activations.
+
+        ``input_grad=True`` also puts ``dL/dx`` in ``self.grad_input``, as for a KAN.
+        """
         if lamb:
             raise ValueError(f"lamb must be 0 for an MLP (no edge activations to regularize), got {lamb}")
-        fn = get_loss(loss)
+        fn = get_loss(loss, checked=False)   # targets and outputs are checked here
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
         out = self.forward(x)
         check_output(out)
         value, dout = fn(out, y)
-        self.backward(dout)
+        self.backward(dout, input_grad=input_grad)
         self.last_loss = dict(pred=value, reg=0.0, out=out, y=y)
         return value
 

@@ -89,14 +89,18 @@ class KAN(Network):
                 f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
 
     # -- forward and backward ---------------------------------------------------
-    def forward(self, x):
-        """Model output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; every layer caches."""
+    def forward(self, x, input_grad=True):
+        """Model output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; every layer caches.
+
+        ``input_grad=False`` lets the first layer skip what only ``dL/dx`` needs;
+        the following :meth:`backward` must then have ``input_grad=False`` too.
+        """
         h = self._input(x)
-        for layer in self.layers:
-            h = layer.forward(h, check=False)                  # (B, width[l+1])
+        for l, layer in enumerate(self.layers):
+            h = layer.forward(h, check=False, input_grad=input_grad or l > 0)   # (B, width[l+1])
         return h
 
-    def backward(self, dy, dA=None):
+    def backward(self, dy, dA=None, input_grad=True):
         """Backpropagate ``dy = dL/dout`` through all layers; return ``dL/dx``.
 
         ``dA`` (one ``(B, I_l, O_l)`` array or None per layer) adds a loss on
@@ -104,13 +108,18 @@ class KAN(Network):
         is the one place where the two gradient streams meet::
 
             dL/dx_l = (through the layer's output) + (through its activations)
+
+        With ``input_grad=False`` the first layer fills its parameter gradients
+        only, and None is returned (training needs no ``dL/dx`` of the data).
         """
         d = dy
         for l in reversed(range(len(self.layers))):
             layer = self.layers[l]
-            dx = layer.backward(d)                             # (B, width[l])
+            want = input_grad or l > 0
+            dx = layer.backward(d, want)                       # (B, width[l]) or None
             if dA is not None and dA[l] is not None:
-                dx = dx + layer.backward_activations(dA[l])    # regularizer's share
+                dxa = layer.backward_activations(dA[l], want)  # regularizer's share
+                dx = dx + dxa if want else None
             d = dx
         self.grad_input = d
         return d
@@ -124,7 +133,8 @@ class KAN(Network):
             dA.append(d)
         return total, dA
 
-    def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0):
+    def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0,
+                      input_grad=False):
         """Total loss and every layer's gradient.
 
         ``total = loss(model(x), y) + lamb * sum_l (lamb_l1 |Phi_l|_1 + lamb_entropy S(Phi_l))``
@@ -136,28 +146,32 @@ class KAN(Network):
         loss : {"mse", "ce"}
         lamb, lamb_l1, lamb_entropy : float
             Regularization weights (see :mod:`numpykan.regularization`).
+        input_grad : bool, default False
+            Also compute ``dL/dx`` into ``self.grad_input`` (else it is None).
+            Training does not need it, and it costs the first layer a matrix
+            product, a gather and the basis derivatives.
 
         Returns
         -------
         float
-            The total loss. Gradients are in ``layer.grads`` for every layer,
-            ``dL/dx`` in ``self.grad_input``; ``self.last_loss`` holds the parts
-            (``pred``, ``reg``) and the outputs ``out``.
+            The total loss. Gradients are in ``layer.grads`` for every layer;
+            ``self.last_loss`` holds the parts (``pred``, ``reg``) and the
+            outputs ``out``.
         """
-        fn = get_loss(loss)
+        fn = get_loss(loss, checked=False)   # targets and outputs are checked here
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
         lamb = float(lamb)
         if lamb < 0 or not np.isfinite(lamb):
             raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
-        out = self.forward(x)                                  # (B, width[-1])
+        out = self.forward(x, input_grad)                      # (B, width[-1])
         check_output(out)
         value, dout = fn(out, y)
         reg, dA = 0.0, None
         if lamb > 0:
             reg, dA = self.regularization(lamb_l1, lamb_entropy)
             dA = [lamb * d for d in dA]
-        self.backward(dout, dA)
+        self.backward(dout, dA, input_grad)
         self.last_loss = dict(pred=value, reg=lamb * reg, out=out, y=y)
         return value + lamb * reg
 

@@ -211,7 +211,7 @@ def test_dtype_is_kept_everywhere(dtype, lamb):
     y = rng.uniform(-1, 1, (16, 2))
     opt = nk.Adam(model.parameters(), lr=1e-3)
     for _ in range(2):
-        model.loss_and_grad(x, y, lamb=lamb)
+        model.loss_and_grad(x, y, lamb=lamb, input_grad=True)
         opt.step()
     for lay in model.layers:
         c = lay.cache

@@ -35,6 +35,22 @@ def test_input_gradient():
     assert report.ok, str(report)
 
 
+def test_loss_and_grad_input_grad_flag():
+    mlp = MLP([3, 4, 2], seed=0)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    mlp.loss_and_grad(x, y, input_grad=True)
+    dx = mlp.grad_input.copy()
+    grads = [dict(layer.grads) for layer in mlp.layers]
+    mlp.loss_and_grad(x, y)                                    # default: no dL/dx
+    assert mlp.grad_input is None
+    for g, layer in zip(grads, mlp.layers):
+        for key in g:
+            np.testing.assert_array_equal(layer.grads[key], g[key])
+    report = nk.gradcheck(lambda: mlp.loss_and_grad(x, y), {"x": x}, {"x": dx})
+    assert report.ok, str(report)
+
+
 def test_num_parameters():
     assert MLP([2, 30, 1]).num_parameters() == 121
     assert MLP([3, 4, 5, 2]).num_parameters() == 3 * 4 + 4 + 4 * 5 + 5 + 5 * 2 + 2

@@ -68,6 +68,30 @@ def test_input_gradient():
     np.testing.assert_array_equal(model.grad_input, dx)
 
 
+@pytest.mark.parametrize("lamb", [0.0, 0.05], ids=["plain", "regularized"])
+def test_input_grad_flag_changes_only_grad_input(lamb):
+    """Skipping dL/dx in the first layer leaves the loss and every parameter gradient unchanged."""
+    model = _randomized(KAN([3, 4, 2], grid=4, k=3, seed=0))
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1.2, 1.2, (9, 3))
+    y = rng.normal(size=(9, 2))
+    full = model.loss_and_grad(x, y, lamb=lamb, input_grad=True)
+    dx = model.grad_input.copy()
+    grads = [{key: g.copy() for key, g in layer.grads.items()} for layer in model.layers]
+    lean = model.loss_and_grad(x, y, lamb=lamb)                # default: no dL/dx
+    assert lean == full
+    assert model.grad_input is None
+    for g, layer in zip(grads, model.layers):
+        for key in g:
+            np.testing.assert_array_equal(layer.grads[key], g[key])
+    if lamb == 0:                                              # dx is the mse's alone
+        R = 2 * (model(x) - y) / y.size                        # dL/dout
+        np.testing.assert_allclose(dx, model.backward(R), rtol=1e-12, atol=1e-15)
+    model.layers[0].forward(x, input_grad=False)
+    with pytest.raises(RuntimeError, match="need_grad"):
+        model.layers[0].backward(np.ones((9, 4)))              # asks for dL/dx it cannot give
+
+
 def test_loss_and_grad_total_is_pred_plus_reg():
     model = _randomized(KAN([2, 3, 1], seed=0))
     x = np.random.default_rng(0).uniform(-1, 1, (20, 2))
