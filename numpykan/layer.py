@@ -151,7 +151,8 @@ def backward(dy, cache, input_grad=True):
     """
     lb = cache["lb"]
     if input_grad and lb.derivs is None:
-        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True")
+        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True and input_grad=True "
+                           "(pass input_grad=False for the parameter gradients alone)")
     X, Wf, dbx, ws = cache["X"], cache["Wf"], cache["dbx"], cache["ws"]
     B, K1, I = X.shape
     O = dy.shape[1]
@@ -235,7 +236,8 @@ def activations_backward(dA, cache, input_grad=True):
     """
     lb = cache["lb"]
     if input_grad and lb.derivs is None:
-        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True")
+        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True and input_grad=True "
+                           "(pass input_grad=False for the parameter gradients alone)")
     X, Wf, dbx = cache["X"], cache["Wf"], cache["dbx"]
     K1 = X.shape[1]
     dAi = dA.astype(X.dtype, copy=False).transpose(1, 0, 2)    # (I, B, O)
