@@ -171,6 +171,58 @@ def test_shape_change_resets_state():
                                0.01 * g["coef"] / (np.abs(g["coef"]) + 1e-8), rtol=1e-12)
 
 
+
+def _assert_same(params_a, params_b, dtype):
+    for a, b in zip(params_a, params_b):
+        for k in a:
+            assert a[k].dtype == dtype
+            np.testing.assert_array_equal(a[k], b[k])
+
+
+@pytest.mark.parametrize("cls, kw", [(Adam, {}), (Adam, {"weight_decay": 0.1}), (AdamW, {})],
+                         ids=["adam", "adam-l2", "adamw"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_flat_step_is_bit_identical_to_one_parameter_at_a_time(cls, kw, dtype):
+    """The step on all parameters laid end to end equals the per-parameter loop exactly,
+    and so do the steps after a shape change (one state reset: mixed step counts,
+    which fall back to the loop) and after a state_dict round trip."""
+    rng = np.random.default_rng(7)
+    runs = []
+    for fuse in (True, False):
+        params, grads, gseq = _setup(seed=3, dtype=dtype)
+        opt = cls(list(zip(params, grads)), lr=0.01, **kw)
+        opt.fuse = fuse
+        _run(opt, grads, gseq)
+        runs.append((params, grads, opt))
+    (pf, gf, of), (pl, gl, ol) = runs
+    assert of._flat is not None and not hasattr(ol, "_flat")      # the two paths were taken
+    _assert_same(pf, pl, dtype)
+    for params, grads, opt in runs:                  # a refinement swaps in a wider coef
+        params[0]["coef"] = np.ones((2, 5), dtype=dtype)
+    more = [[{k: rng.normal(size=v.shape).astype(dtype) for k, v in p.items()} for p in pf]
+            for _ in range(2)]
+    for params, grads, opt in runs:
+        _run(opt, grads, more)
+    assert of.state[(0, "coef")]["t"] == 2 and of.state[(0, "w_b")]["t"] == 5
+    sd = of.state_dict()
+    of2 = cls(list(zip(pf, gf)), lr=0.01, **kw)
+    of2.load_state_dict(sd)
+    for params, grads, opt in ((pf, gf, of2), (pl, gl, ol)):
+        _run(opt, grads, more)
+    assert getattr(of2, "_flat", None) is None       # mixed step counts: one parameter at a time
+    _assert_same(pf, pl, dtype)
+
+
+def test_flat_step_keeps_moments_in_the_state():
+    """The moments the flat step updates are the ones state_dict reports."""
+    params, grads, gseq = _setup()
+    opt = Adam(list(zip(params, grads)), lr=0.01)
+    _run(opt, grads, gseq)
+    assert opt._flat is not None
+    # m = (1 - b1) sum_t b1^(T - t) g_t with b1 = 0.9
+    m = sum(0.1 * 0.9 ** (N_STEPS - 1 - t) * gseq[t][0]["w_b"] for t in range(N_STEPS))
+    np.testing.assert_allclose(opt.state_dict()["state.0.w_b.m"], m, rtol=1e-12)
+
 @pytest.mark.parametrize("make", [lambda pg: SGD(pg, lr=0.1, momentum=0.5),
                                   lambda pg: Adam(pg, lr=0.01, weight_decay=0.1),
                                   lambda pg: AdamW(pg, lr=0.01)], ids=["sgd", "adam", "adamw"])
