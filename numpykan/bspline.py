@@ -20,6 +20,7 @@ training loop reuse its arrays instead of allocating them at every step.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -198,7 +199,9 @@ class Workspace:
     arithmetic that fills them); a :class:`~numpykan.KANLayer` keeps one
     workspace and passes it to :func:`local_basis` and its forward pass.
     Arrays taken from a workspace are overwritten by the next call that uses
-    the same workspace: results that alias it are valid until then.
+    the same workspace: results that alias it are valid until then. The name
+    ``"scratch"`` holds nothing from one call to the next: any function may
+    use it inside its own body (so one buffer serves them all).
     ``Workspace(reuse=False)`` hands out fresh arrays (what public callers get).
     """
 
@@ -360,6 +363,7 @@ class _GridPlan(NamedTuple):
     uniform: bool
     t0: np.ndarray          # (I,) first knot
     inv_h: np.ndarray       # (I,) 1 / spacing (uniform grids)
+    inv_h1: object          # that spacing's inverse as a scalar if all inputs share it, else None
     tflat: np.ndarray       # (I * (n + 2k + 2),) padded knots, row after row; t_j of row i is
     row: np.ndarray         # (1, I)  at tflat[row[0, i] + j + k + 1]
     table: np.ndarray       # (I * W,) per row -inf, t_0 .. t_{n-1}, +inf ..., W = 2^m > n (search)
@@ -390,7 +394,9 @@ def _grid_plan(grid, k, dtype):
     table = np.full((I, W), np.inf, dtype=dtype)               # (I, W)
     table[:, 0] = -np.inf
     table[:, 1:n + 1] = g
-    plan = _GridPlan(uniform=_is_uniform(g), t0=g[:, 0].copy(), inv_h=(1.0 / h).astype(dtype),
+    inv_h = (1.0 / h).astype(dtype)                            # (I,)
+    plan = _GridPlan(uniform=_is_uniform(g), t0=g[:, 0].copy(), inv_h=inv_h,
+                     inv_h1=inv_h[0] if np.all(inv_h == inv_h[0]) else None,
                      tflat=tpad.reshape(-1), row=(np.arange(I) * tpad.shape[1])[None, :],
                      table=table.reshape(-1), rowW=np.arange(0, I * W, W, dtype=np.intp),
                      knots=np.ascontiguousarray(g.T))
@@ -416,9 +422,13 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
 
         N^p_r = ((u + p - r) N^{p-1}_{r-1} + (r + 1 - u) N^{p-1}_r) / p
 
+    so each ``N^k_r`` is a fixed polynomial of ``u``, the same in every span
+    (:func:`piece_matrix`): a uniform grid needs the powers of ``u`` and one
+    ``(k+1, k+1)`` matrix product, no recursion.
+
     The derivative is ``B'_{m,k} = k [B_{m,k-1} / (t_{m+k} - t_m)
-    - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1})]``, on a uniform grid
-    ``k (N^{k-1}_{r-1} - N^{k-1}_r) / (k h)``.
+    - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1})]``, on a uniform grid the
+    ``u``-derivative of the same polynomials divided by ``h``.
 
     Parameters
     ----------
@@ -471,7 +481,7 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     s = ws.get("span", (B, I), dtype)                          # (B, I) span s as a float
 
     if plan.uniform:
-        u = ws.get("u", (B, I), dtype)                         # (B, I)
+        u = ws.get("scratch", (B, I), dtype)                   # (B, I)
         np.subtract(x, plan.t0, out=u)
         u *= plan.inv_h                                        # (B, I) position in units of h
         np.maximum(u, -1, out=u)                               # outside the grid: span -1 or n - 1
@@ -486,7 +496,7 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
             np.clip(si, -1, n - 1, out=si)
             u = (x - plan.tflat[plan.row + si + (k + 1)]) * plan.inv_h   # (B, I)
             s[...] = si
-        _uniform_scheme(u, k, plan.inv_h, values, derivs, ws)
+        _uniform_pieces(u, k, plan.inv_h if plan.inv_h1 is None else plan.inv_h1, values, derivs, ws)
     else:
         _find_span(x, plan, n, s, ws)
         q = s.astype(np.intp)                                  # (B, I)
@@ -499,7 +509,7 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
         _general_scheme(R, L, k, values, derivs, ws)
 
     # the window start, clamped so that it stays inside 0 .. K - 1 (see Notes)
-    tmp = ws.get("tmp", (B, I), dtype)                         # (B, I)
+    tmp = ws.get("scratch", (B, I), dtype)                     # (B, I) (u is no longer needed)
     np.subtract(s, k, out=tmp)
     np.fmax(tmp, 0, out=tmp)                                   # fmax/fmin: a NaN x gets start 0
     np.fmin(tmp, K - k - 1, out=tmp)                           # start, as a float
@@ -572,51 +582,114 @@ def _shift_edges(s, start, k, values, derivs, x):
             arr.reshape(k + 1, -1)[:, nan] = np.nan
 
 
-def _uniform_scheme(u, k, inv_h, values, derivs, ws=_FRESH):
-    """Live bases on a uniform grid, written into ``values`` (and ``derivs``), each ``(k+1, B, I)``.
+@functools.lru_cache(maxsize=None)
+def piece_matrix(k):
+    """Monomial coefficients of the ``k + 1`` pieces of the uniform B-spline -> ``(k + 1, k + 1)``.
 
-    Works with ``M^p_r = p! N^p_r / k!``, which drops the division by ``p`` at each level::
+    On a uniform grid, inside the span ``t_s <= x < t_{s+1}`` with
+    ``u = (x - t_s) / h`` in ``[0, 1)``, the live basis ``B_{s-k+r}`` is the
+    same polynomial of ``u`` in every span::
 
-        M^p_r = (u + p - r) M^{p-1}_{r-1} + (r + 1 - u) M^{p-1}_r,   M^0_0 = 1 / k!
+        B_{s-k+r}(x) = sum_p C[r, p] u^p,     r, p = 0 .. k
 
-    so that ``N^k_r = M^k_r`` and ``B'_r = k (M^{k-1}_{r-1} - M^{k-1}_r) / h``.
-    Level ``p`` overwrites level ``p - 1`` in place, from ``r = p`` down to 0,
-    so the scheme needs two scratch arrays (from ``ws``) besides its output.
+    ``C`` follows from the recursion of :func:`local_basis` run on polynomials:
+    with ``P^p_r = p! N^p_r`` (integer coefficients) and ``P^0_0 = 1``::
+
+        P^p_r = (u + p - r) P^{p-1}_{r-1} + (r + 1 - u) P^{p-1}_r,     C = P^k / k!
+
+    For ``k = 3`` this is the cubic B-spline matrix of computer graphics:
+
+    >>> piece_matrix(3) * 6
+    array([[ 1., -3.,  3., -1.],
+           [ 4.,  0., -6.,  3.],
+           [ 1.,  3.,  3., -3.],
+           [ 0.,  0.,  0.,  1.]])
+
+    Each row sums to its value at ``u = 0``, and the rows of ``C`` add up to
+    ``[1, 0, ..., 0]`` (partition of unity).
     """
-    V = values                                                 # V[r] holds M^p_r as p grows
-    if k == 0:
-        V[0] = 1
-        if derivs is not None:
-            derivs[0] = 0
-        return
-    c = 1.0 / math.factorial(k)
-    tmp = ws.get("tmp", u.shape, u.dtype)                      # (B, I) scratch
-    fac = ws.get("fac", u.shape, u.dtype)                      # (B, I) scratch
+    P = [np.ones(1, dtype=np.int64)]                           # level 0: P^0_0 = 1
     for p in range(1, k + 1):
-        if p == k and derivs is not None:                      # V[0 .. k-1] hold level k - 1
-            if k == 1:                                         # level 0 is M_0 = 1
-                derivs[0] = -inv_h
-                derivs[1] = inv_h
-            else:
-                dscale = k * inv_h                             # (I,)
-                np.multiply(V[0], -dscale, out=derivs[0])
-                for r in range(1, k):
-                    np.subtract(V[r - 1], V[r], out=derivs[r])
-                    derivs[r] *= dscale
-                np.multiply(V[k - 1], dscale, out=derivs[k])
-        if p == 1:
-            np.multiply(u, c, out=V[1])                        # M_1 = u / k!
-            np.subtract(c, V[1], out=V[0])                     # M_0 = (1 - u) / k!
-            continue
-        np.multiply(u, V[p - 1], out=V[p])                     # r = p
-        for r in range(p - 1, 0, -1):
-            np.add(u, p - r, out=fac)
-            np.multiply(fac, V[r - 1], out=tmp)                # (u + p - r) M_{r-1}
-            np.subtract(r + 1, u, out=fac)
-            V[r] *= fac                                        # (r + 1 - u) M_r
-            V[r] += tmp
-        np.subtract(1, u, out=fac)
-        V[0] *= fac                                            # r = 0: (1 - u) M_0
+        level = []
+        for r in range(p + 1):
+            c = np.zeros(p + 1, dtype=np.int64)                # coefficients of u^0 .. u^p
+            if r >= 1:                                         # + (u + p - r) P_{r-1}
+                c[:p] += (p - r) * P[r - 1]
+                c[1:] += P[r - 1]
+            if r < p:                                          # + (r + 1 - u) P_r
+                c[:p] += (r + 1) * P[r]
+                c[1:] -= P[r]
+            level.append(c)
+        P = level
+    C = np.array(P, dtype=np.float64) / math.factorial(k)     # (k + 1, k + 1)
+    C.flags.writeable = False                                  # shared by every caller
+    return C
+
+
+@functools.lru_cache(maxsize=None)
+def _stacked_pieces(k, dtype):
+    """``S`` ``(k + 1, 2k + 1)`` with ``N^k_r = S[r] @ [1, u .. u^k, w .. w^k]``, ``w = 1 - u``.
+
+    Rows ``r >= (k + 1) / 2`` use the powers of ``u``; the others use the
+    mirror image ``N^k_r(u) = N^k_{k-r}(1 - u)`` in powers of ``w``. So the row
+    that vanishes at ``u = 0`` is ``u^k / k!``, the one that vanishes at
+    ``u = 1`` is ``w^k / k!``, and no row loses its relative accuracy to
+    cancellation near its zero (values stay ``>= 0``, also in float32).
+    """
+    C = piece_matrix(k)                                        # (k + 1, k + 1) in powers of u
+    S = np.zeros((k + 1, 2 * k + 1))
+    for r in range(k + 1):
+        if 2 * r >= k + 1:
+            S[r, :k + 1] = C[r]                                # 1, u .. u^k
+        else:
+            S[r, 0] = C[k - r, 0]                              # 1
+            S[r, k + 1:] = C[k - r, 1:]                        # w .. w^k
+    S = S.astype(dtype)
+    dS = (C[:, 1:] * np.arange(1, k + 1)).astype(dtype)        # (k + 1, k) d/du over 1, u .. u^(k-1)
+    S.flags.writeable = dS.flags.writeable = False
+    return S, dS
+
+
+_CHUNK = 16384              # points per block in _uniform_pieces: the powers stay in cache
+
+
+def _uniform_pieces(u, k, inv_h, values, derivs, ws=_FRESH):
+    """Live bases on a uniform grid from :func:`piece_matrix`, into ``values`` (and ``derivs``), ``(k+1, B, I)``.
+
+    With the powers of ``u`` and of ``w = 1 - u`` stacked as the rows of
+    ``P = [1, u .. u^k, w .. w^k]`` ``(2k + 1, n)``, all ``k + 1`` live values
+    are one small matrix product, and so are the derivatives
+    (``d/dx = (1/h) d/du``; see :func:`_stacked_pieces` for ``S`` and ``dS``)::
+
+        values = S @ P,     derivs = dS @ P[:k] / h
+
+    Done in blocks of whole batch rows, about ``_CHUNK`` points each, so that
+    the powers stay in cache between being made and being used. ``inv_h`` is
+    ``(I,)``, or a scalar when all inputs share the spacing (then it goes into ``dS``).
+    """
+    B, I = u.shape
+    S, dS = _stacked_pieces(k, u.dtype)                        # (k + 1, 2k + 1), (k + 1, k)
+    per_input = np.ndim(inv_h) > 0
+    if not per_input:
+        dS = dS * inv_h                                        # (k + 1, k) d/dx = (1/h) d/du
+    rows = max(1, _CHUNK // I)                                 # batch rows per block
+    for b0 in range(0, B, rows):
+        ub = u[b0:b0 + rows]                                   # (b, I)
+        n = ub.size
+        P = ws.get("powers", (2 * k + 1, n), u.dtype)          # (2k + 1, b I)
+        P[0] = 1
+        if k >= 1:
+            P[1] = ub.reshape(n)                               # u
+            np.subtract(1, P[1], out=P[k + 1])                 # w = 1 - u
+        for p in range(2, k + 1):
+            np.multiply(P[p - 1], P[1], out=P[p])              # u^p
+            np.multiply(P[k + p - 1], P[k + 1], out=P[k + p])  # w^p
+        cols = slice(b0 * I, b0 * I + n)                       # these points in a (k + 1, B I) view
+        np.matmul(S, P, out=values.reshape(k + 1, B * I)[:, cols])
+        if derivs is not None:
+            np.matmul(dS, P[:k], out=derivs.reshape(k + 1, B * I)[:, cols])
+            if per_input:
+                derivs[:, b0:b0 + rows] *= inv_h               # (k + 1, b, I) times (I,)
 
 
 def _general_scheme(R, L, k, values, derivs, ws=_FRESH):

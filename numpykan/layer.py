@@ -163,11 +163,22 @@ def backward(dy, cache, input_grad=True):
     if not input_grad:
         return None, grads
     Z = ws.get("Z", (B, K1 * I), X.dtype)                      # (B, (K+1)I)
-    np.matmul(dy, Wf.reshape(K1 * I, O).T, out=Z)              # (B, O) x (O, (K+1)I) -> (B, (K+1)I)
+    times_transpose(dy, Wf.reshape(K1 * I, O), out=Z)          # (B, O) x (O, (K+1)I) -> (B, (K+1)I)
     Z = Z.reshape(B, K1, I)                                    # (B, K+1, I)
     dx = Z[:, K1 - 1, :] * dbx                                 # (B, I) base function part
     _add_live(dx, lb, Z, ws)                                   # + sum_m B'_m(x) Z[:, m, :]
     return dx, grads
+
+
+def times_transpose(a, w, out=None):
+    """``a @ w.T`` for ``a`` ``(B, O)`` and ``w`` ``(F, O)`` -> ``(B, F)``.
+
+    With ``O = 1`` this is an outer product, for which ``np.matmul`` has no
+    BLAS path (about 5x slower at ``B = 1000``, 3x at ``B = 4096``) and
+    ``np.dot`` has one; otherwise ``np.matmul``.
+    """
+    product = np.dot if a.shape[1] == 1 else np.matmul
+    return product(a, w.T, out=out)
 
 
 def _add_live(dx, lb, Z, ws):
@@ -192,7 +203,7 @@ def _base(name, x, out, dout, ws):
         if dout is not None:
             dout[...] = db(x)
         return
-    sig = ws.get("sig", x.shape, x.dtype)                      # (B, I)
+    sig = ws.get("scratch", x.shape, x.dtype)                  # (B, I) free between calls
     np.multiply(x, 0.5, out=sig)
     np.tanh(sig, out=sig)
     sig += 1

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import checkpoint
 from .activations import BASE_FUNCTIONS
-from .layer import _check_dtype
+from .layer import _check_dtype, times_transpose
 from .losses import get_loss
 from .model import _check_width
 from .network import Network, check_output, check_target
@@ -53,7 +53,7 @@ class DenseLayer:
         self.grads.update(W=x.T @ dz, b=dz.sum(axis=0))        # (I, O), (O,)
         if not input_grad:
             return None
-        return dz @ self.params["W"].T                         # (B, O) x (O, I) -> (B, I)
+        return times_transpose(dz, self.params["W"])           # (B, O) x (O, I) -> (B, I)
 
 
 class MLP(Network):
