@@ -33,6 +33,7 @@ __all__ = [
     "basis_derivative",
     "basis_reference",
     "local_basis",
+    "piece_matrix",
     "LocalBasis",
     "Workspace",
     "fit_coef",
@@ -605,8 +606,8 @@ def piece_matrix(k):
            [ 1.,  3.,  3., -3.],
            [ 0.,  0.,  0.,  1.]])
 
-    Each row sums to its value at ``u = 0``, and the rows of ``C`` add up to
-    ``[1, 0, ..., 0]`` (partition of unity).
+    Column 0 holds the values at ``u = 0``, the sum of a row its value at
+    ``u = 1``; the rows add up to ``[1, 0, ..., 0]`` (partition of unity).
     """
     P = [np.ones(1, dtype=np.int64)]                           # level 0: P^0_0 = 1
     for p in range(1, k + 1):

@@ -49,6 +49,37 @@ def assert_close(a, b, tol=1e-12):
 # bases: fast path == reference
 # --------------------------------------------------------------------------- #
 
+@pytest.mark.parametrize("spacing", ["shared", "per_input"])
+@pytest.mark.parametrize("k", range(6))
+def test_uniform_polynomial_pieces_in_many_blocks(monkeypatch, spacing, k):
+    """Uniform grids go through piece_matrix in blocks of batch rows; with tiny
+    blocks (and a short last one) values and derivatives still equal the reference,
+    whether the inputs share one spacing or each has its own."""
+    monkeypatch.setattr(bspline, "_CHUNK", 7)                  # 2 rows of 3 inputs per block
+    rng = np.random.default_rng(k)
+    widths = [2.0, 2.0, 2.0] if spacing == "shared" else [2.0, 0.5, 3.0]
+    grid = np.stack([uniform_grid(6, k, (-w / 2, w / 2)) for w in widths])   # (3, n)
+    x = rng.uniform(grid[:, 0] - 0.3, grid[:, -1] + 0.3, (11, 3))          # inside and outside
+    x[::3] = grid[np.arange(3), rng.integers(0, grid.shape[1], (4, 3))]    # on knots
+    lb = local_basis(x, grid, k, derivative=True)
+    assert_close(lb.dense(), basis_reference(x, grid, k))
+    assert_close(lb.dense("derivs"), derivative_reference(x, grid, k))
+    assert np.all(lb.values >= 0)
+
+
+def test_piece_matrix_rows_are_the_uniform_bspline_pieces():
+    """sum_p C[r, p] u^p is B_{s-k+r} at x = t_s + u h, for every degree; the rows add up to 1."""
+    u = np.linspace(0, 1, 9, endpoint=False)                   # (9,)
+    for k in range(6):
+        C = bspline.piece_matrix(k)                            # (k + 1, k + 1)
+        t = uniform_grid(3, k)                                 # (3 + 2k + 1,), span s = k is [t_k, t_k+1)
+        x = (t[k] + u * (t[k + 1] - t[k]))[:, None]            # (9, 1)
+        ref = basis_reference(x, t[None], k)[:, 0, :k + 1]     # (9, k + 1): B_0 .. B_k
+        pieces = np.vander(u, k + 1, increasing=True) @ C.T    # (9, k + 1)
+        np.testing.assert_allclose(pieces, ref, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(C.sum(axis=0), np.eye(k + 1)[0], rtol=0, atol=1e-15)
+
+
 @pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize("uniform", [True, False], ids=["uniform", "nonuniform"])
 @given(data=st.data())
