@@ -470,8 +470,9 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     if check:
         grid = check_grid(grid, k, np.shape(x)[-1] if np.ndim(x) == 2 else None)
         x = _check_x(x, grid.shape[0])
-    dtype = np.result_type(x.dtype, np.float32) if x.dtype.kind == "f" else np.float64
-    x = x.astype(dtype, copy=False)
+    if x.dtype not in (np.float32, np.float64):                # float16 -> float32, ints -> float64
+        x = x.astype(np.result_type(x.dtype, np.float32) if x.dtype.kind == "f" else np.float64)
+    dtype = x.dtype
     B, I = x.shape
     n = grid.shape[1]
     K = n - k - 1
@@ -509,15 +510,17 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
                       for j in range(1, k + 1)]
         _general_scheme(R, L, k, values, derivs, ws)
 
-    # the window start, clamped so that it stays inside 0 .. K - 1 (see Notes)
+    # the window start s - k, clamped so that it stays inside 0 .. K - 1 (see Notes)
+    start = ws.get("start", (B, I), np.int32)                  # (B, I)
+    if np.minimum.reduce(s, axis=None) >= k and np.maximum.reduce(s, axis=None) <= K - 1:
+        np.subtract(s, k, out=start, casting="unsafe")         # no point near the ends (a NaN s fails the test)
+        return LocalBasis(values, derivs, start, K, ws)
     tmp = ws.get("scratch", (B, I), dtype)                     # (B, I) (u is no longer needed)
     np.subtract(s, k, out=tmp)
     np.fmax(tmp, 0, out=tmp)                                   # fmax/fmin: a NaN x gets start 0
     np.fmin(tmp, K - k - 1, out=tmp)                           # start, as a float
-    start = ws.get("start", (B, I), np.int32)                  # (B, I)
     np.copyto(start, tmp, casting="unsafe")
-    if np.fmin.reduce(s, axis=None) < k or np.fmax.reduce(s, axis=None) > K - 1:
-        _shift_edges(s, start, k, values, derivs, x)
+    _shift_edges(s, start, k, values, derivs, x)
     return LocalBasis(values, derivs, start, K, ws)
 
 

@@ -89,13 +89,14 @@ class KAN(Network):
                 f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
 
     # -- forward and backward ---------------------------------------------------
-    def forward(self, x, input_grad=True):
+    def forward(self, x, input_grad=True, check=True):
         """Model output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; every layer caches.
 
         ``input_grad=False`` lets the first layer skip what only ``dL/dx`` needs;
         the following :meth:`backward` must then have ``input_grad=False`` too.
+        ``check=False`` skips validating ``x`` (for callers that just did).
         """
-        h = self._input(x)
+        h = self._input(x) if check else x
         for l, layer in enumerate(self.layers):
             h = layer.forward(h, check=False, input_grad=input_grad or l > 0)   # (B, width[l+1])
         return h
@@ -164,7 +165,7 @@ class KAN(Network):
         lamb = float(lamb)
         if lamb < 0 or not np.isfinite(lamb):
             raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
-        out = self.forward(x, input_grad)                      # (B, width[-1])
+        out = self.forward(x, input_grad, check=False)         # (B, width[-1]); x checked above
         check_output(out)
         value, dout = fn(out, y)
         reg, dA = 0.0, None

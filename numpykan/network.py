@@ -26,7 +26,7 @@ def check_input(x, width, dtype, name="x"):
         raise ValueError(f"{name} must have shape (batch, {width}), got shape {x.shape}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {x.shape})")
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf")
     return x.astype(dtype, copy=False)
 
@@ -51,14 +51,14 @@ def check_target(y, loss, batch, out, dtype, name="y"):
         y = y[:, None]
     if y.shape != (batch, out):
         raise ValueError(f"{name} must have shape ({batch}, {out}), got shape {y.shape}")
-    if not np.all(np.isfinite(y)):
+    if not np.isfinite(y).all():
         raise ValueError(f"{name} contains NaN or inf")
     return y.astype(dtype, copy=False)
 
 
 def check_output(out):
     """Raise ``FloatingPointError`` if a model output is NaN or inf (the parameters diverged)."""
-    if not np.all(np.isfinite(out)):
+    if not np.isfinite(out).all():
         raise FloatingPointError("the model's output is not finite: its parameters have "
                                  "diverged (try a smaller learning rate)")
 

@@ -275,15 +275,17 @@ def test_many_knots_binary_search_equals_reference(G, k):
     assert_close(basis_derivative(x, grid, k), derivative_reference(x, grid, k))
 
 
+@pytest.mark.parametrize("spread", [1.5, 0.5], ids=["edges-too", "inside-only"])
 @pytest.mark.parametrize("uniform", [True, False], ids=["uniform", "nonuniform"])
 @pytest.mark.parametrize("k", [0, 1, 3])
-def test_nan_input_gives_nan_at_that_point_only(uniform, k):
-    """A diverged hidden layer feeds NaN forward: no exception, NaN stays where it was."""
+def test_nan_input_gives_nan_at_that_point_only(uniform, k, spread):
+    """A diverged hidden layer feeds NaN forward: no exception, NaN stays where it was,
+    also when every other point is far from the grid's ends (no window to clamp)."""
     rng = np.random.default_rng(k)
-    grid = np.tile(uniform_grid(5, k), (2, 1))                 # (2, n)
+    grid = np.tile(uniform_grid(5, k), (3, 1))                 # (3, n)
     if not uniform:
         grid = grid + rng.uniform(0, 0.05, grid.shape)
-    x = rng.uniform(-1.5, 1.5, (6, 2))
+    x = rng.uniform(-spread, spread, (6, 3))
     x[1, 0] = np.nan
     lb = local_basis(x, grid, k, derivative=True, check=False)
     dense = lb.dense()                                         # (B, I, K)
