@@ -478,8 +478,9 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     K = n - k - 1
     plan = _grid_plan(grid, k, dtype)
     ws = _FRESH if workspace is None else workspace
-    values = ws.get("values", (k + 1, B, I), dtype)            # (k + 1, B, I)
-    derivs = ws.get("derivs", (k + 1, B, I), dtype) if derivative else None
+    live = ws.get("live", (1 + derivative, k + 1, B, I), dtype)   # values (and derivatives) in one buffer
+    values = live[0]                                           # (k + 1, B, I)
+    derivs = live[1] if derivative else None                   # (k + 1, B, I)
     s = ws.get("span", (B, I), dtype)                          # (B, I) span s as a float
 
     if plan.uniform:
@@ -515,12 +516,12 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     if np.minimum.reduce(s, axis=None) >= k and np.maximum.reduce(s, axis=None) <= K - 1:
         np.subtract(s, k, out=start, casting="unsafe")         # no point near the ends (a NaN s fails the test)
         return LocalBasis(values, derivs, start, K, ws)
+    s -= k                                                     # s - k, the unclamped start
     tmp = ws.get("scratch", (B, I), dtype)                     # (B, I) (u is no longer needed)
-    np.subtract(s, k, out=tmp)
-    np.fmax(tmp, 0, out=tmp)                                   # fmax/fmin: a NaN x gets start 0
+    np.fmax(s, 0, out=tmp)                                     # fmax/fmin: a NaN x gets start 0
     np.fmin(tmp, K - k - 1, out=tmp)                           # start, as a float
     np.copyto(start, tmp, casting="unsafe")
-    _shift_edges(s, start, k, values, derivs, x)
+    _shift_edges(s, tmp, k, live, x)
     return LocalBasis(values, derivs, start, K, ws)
 
 
@@ -556,34 +557,32 @@ def _find_span(x, plan, n, s, ws):
     np.subtract(pos, 1, out=s, casting="unsafe")               # s = column - 1, in -1 .. n - 1
 
 
-def _shift_edges(s, start, k, values, derivs, x):
+def _shift_edges(sk, start, k, live, x):
     """Move the live values of points near the grid's ends into their clamped window, in place.
 
-    Slot ``r`` of the window holds ``B_{start + r} = N_{r + d}`` with
-    ``d = start - (s - k)``; ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` (its
-    span search says "below the grid") gets NaN.
+    ``sk = s - k`` is the unclamped window start and ``start`` the clamped one
+    (both as floats, ``(B, I)``); ``live`` ``(A, k + 1, B, I)`` holds the values
+    (``A = 1``) or the values and the derivatives (``A = 2``). Slot ``r`` of the
+    clamped window holds ``B_{start + r} = N_{r + d}`` with ``d = start - (s - k)``
+    in ``-(k+1) .. k+1``; ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` gets NaN.
     """
-    s, start = s.reshape(-1), start.reshape(-1)                # (B * I,) views
-    e = np.flatnonzero(s - k != start)                         # (E,) edge points (and NaN x)
-    d = start[e] - s[e]                                        # (E,) d - k, as a float
-    sel = np.arange(1 + k, 2 * k + 2, dtype=s.dtype)[:, None] + d   # (k + 1, E) 1 + r + d
-    np.fmax(sel, 0, out=sel)                                   # 0 and k + 2 pick a zero
-    np.fmin(sel, k + 2, out=sel)                               # (fmax, fmin: a NaN x picks 0)
-    E, N = e.size, s.size
-    pick = sel.astype(np.intp)                                 # (k + 1, E) which value goes to slot r,
-    pick *= E
-    pick += np.arange(E)                                       # as a flat index into padded below
-    dest = np.arange(0, (k + 1) * N, N)[:, None] + e           # (k + 1, E) flat index of slot r of point e
+    sk, start = sk.reshape(-1), start.reshape(-1)              # (N,) views, N = B I
+    e = np.flatnonzero(sk != start)                            # (E,) edge points (and NaN x)
+    d = start[e] - sk[e]                                       # (E,) the shift d
+    A, E, N = live.shape[0], e.size, sk.size
+    flat = live.reshape(-1)                                    # (A (k + 1) N,) a view
+    dest = np.arange(0, A * (k + 1) * N, N)[:, None] + e       # (A (k + 1), E) slot r of point e, per array
+    padded = np.zeros((A, 3 * k + 3, E), dtype=live.dtype)     # k + 1 zero rows, N_0 .. N_k, k + 1 zero rows
+    padded[:, k + 1:2 * k + 2] = flat[dest].reshape(A, k + 1, E)
+    rows = np.add.outer(np.arange(k + 1, 2 * k + 2, dtype=d.dtype), d)   # (k + 1, E) row of N_{r + d}
+    np.fmax(rows, 0, out=rows)                                 # a NaN x (d NaN) picks a zero row
+    pick = rows.astype(np.intp)                                # (k + 1, E) as a flat index into a
+    pick *= E                                                  # ((3k + 3) E,) row of padded
+    pick += np.arange(E)
+    flat[dest] = np.take(padded.reshape(A, -1), pick, axis=1).reshape(A * (k + 1), E)
     nan = e[np.isnan(x.reshape(-1)[e])]                        # (E_nan,)
-    for arr in (values, derivs):
-        if arr is None:
-            continue
-        flat = arr.reshape(-1)                                 # ((k + 1) B I,) a view
-        padded = np.zeros((k + 3) * E, dtype=arr.dtype)        # rows of E: zero, N_0 .. N_k, zero
-        np.take(flat, dest, out=padded[E:(k + 2) * E].reshape(k + 1, E))
-        flat[dest] = padded[pick]                              # (k + 1, E)
-        if nan.size:
-            arr.reshape(k + 1, -1)[:, nan] = np.nan
+    if nan.size:
+        live.reshape(A, k + 1, N)[:, :, nan] = np.nan
 
 
 @functools.lru_cache(maxsize=None)
@@ -654,7 +653,7 @@ def _stacked_pieces(k, dtype):
     return S, dS
 
 
-_CHUNK = 16384              # points per block in _uniform_pieces: the powers stay in cache
+_CHUNK = 8192               # points per block in _uniform_pieces: the powers stay in cache
 
 
 def _uniform_pieces(u, k, inv_h, values, derivs, ws=_FRESH):
