@@ -478,9 +478,9 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     K = n - k - 1
     plan = _grid_plan(grid, k, dtype)
     ws = _FRESH if workspace is None else workspace
-    live = ws.get("live", (1 + derivative, k + 1, B, I), dtype)   # values (and derivatives) in one buffer
-    values = live[0]                                           # (k + 1, B, I)
-    derivs = live[1] if derivative else None                   # (k + 1, B, I)
+    live = ws.get("live", ((1 + derivative) * (k + 1), B, I), dtype)   # values (and derivatives) stacked
+    values = live[:k + 1]                                      # (k + 1, B, I)
+    derivs = live[k + 1:] if derivative else None              # (k + 1, B, I)
     s = ws.get("span", (B, I), dtype)                          # (B, I) span s as a float
 
     if plan.uniform:
@@ -561,15 +561,15 @@ def _shift_edges(sk, start, k, live, x):
     """Move the live values of points near the grid's ends into their clamped window, in place.
 
     ``sk = s - k`` is the unclamped window start and ``start`` the clamped one
-    (both as floats, ``(B, I)``); ``live`` ``(A, k + 1, B, I)`` holds the values
-    (``A = 1``) or the values and the derivatives (``A = 2``). Slot ``r`` of the
+    (both as floats, ``(B, I)``); ``live`` ``(A (k + 1), B, I)`` holds the values
+    (``A = 1``) or the values and then the derivatives (``A = 2``). Slot ``r`` of the
     clamped window holds ``B_{start + r} = N_{r + d}`` with ``d = start - (s - k)``
     in ``-(k+1) .. k+1``; ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` gets NaN.
     """
     sk, start = sk.reshape(-1), start.reshape(-1)              # (N,) views, N = B I
     e = np.flatnonzero(sk != start)                            # (E,) edge points (and NaN x)
     d = start[e] - sk[e]                                       # (E,) the shift d
-    A, E, N = live.shape[0], e.size, sk.size
+    A, E, N = live.shape[0] // (k + 1), e.size, sk.size
     flat = live.reshape(-1)                                    # (A (k + 1) N,) a view
     dest = np.arange(0, A * (k + 1) * N, N)[:, None] + e       # (A (k + 1), E) slot r of point e, per array
     padded = np.zeros((A, 3 * k + 3, E), dtype=live.dtype)     # k + 1 zero rows, N_0 .. N_k, k + 1 zero rows
@@ -582,7 +582,7 @@ def _shift_edges(sk, start, k, live, x):
     flat[dest] = np.take(padded.reshape(A, -1), pick, axis=1).reshape(A * (k + 1), E)
     nan = e[np.isnan(x.reshape(-1)[e])]                        # (E_nan,)
     if nan.size:
-        live.reshape(A, k + 1, N)[:, :, nan] = np.nan
+        live.reshape(A * (k + 1), N)[:, nan] = np.nan
 
 
 @functools.lru_cache(maxsize=None)
