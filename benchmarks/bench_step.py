@@ -24,6 +24,9 @@ The *floor* is only the matrix products of the same shapes, in NumPy, per layer
     backward:  gW_l = X_l.T @ dy_l              ((K+1)I, B) x (B, O)      -> ((K+1)I, O)
                Z_l  = dy_l @ W_l.T              (B, O) x (O, (K+1)I)      -> (B, (K+1)I)
 
+each the fastest way NumPy has (``Z`` of a layer with ``O = 1`` is an outer
+product: ``np.dot`` runs it 3-5x faster than ``@``, and the step uses it too).
+
 No NumPy KAN can skip these. ``ratio = step / floor``; both are medians of
 ``--repeat`` runs measured in the same process, interleaved, so that load from
 other jobs hits both alike.
@@ -119,8 +122,9 @@ def make_floor(name, seed=1, input_grad=False):
             X @ W                                              # (B, (K+1)I) x ((K+1)I, O)
         for l, (X, W, dy) in reversed(list(enumerate(layers))):
             X.T @ dy                                           # ((K+1)I, B) x (B, O)
-            if l > 0 or input_grad:
-                dy @ W.T                                       # (B, O) x (O, (K+1)I)
+            if l > 0 or input_grad:                            # (B, O) x (O, (K+1)I); for O = 1 an
+                np.dot(dy, W.T) if W.shape[1] == 1 else dy @ W.T   # outer product, which @ leaves to a
+                                                               # slow loop and np.dot gives to BLAS
 
     nbytes = 0
     for l, (X, W, dy) in enumerate(layers):
