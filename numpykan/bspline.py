@@ -332,7 +332,7 @@ class LocalBasis:
         flat = dense.reshape(-1)                               # (B * R * I,)
         idx = self.offsets(R)                                  # (B, I)
         if r is not None:
-            return np.take(flat[r * I:], idx, out=out, mode="clip")   # indices are valid
+            return flat[r * I:].take(idx, out=out, mode="clip")   # indices are valid
         return np.stack([np.take(flat[q * I:], idx) for q in range(len(self.values))])
 
     def dense(self, which="values"):
@@ -382,7 +382,7 @@ def _grid_plan(grid, k, dtype):
     and a copy of its knots, compared on every call (``I * n`` values, a few
     microseconds), so a grid edited in place gets a new plan.
     """
-    key = (id(grid), k, np.dtype(dtype).str)
+    key = (id(grid), k, dtype)
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is grid and hit[1].shape == grid.shape and (hit[1] == grid).all():
         return hit[2]

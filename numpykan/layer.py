@@ -375,13 +375,16 @@ class KANLayer:
 
     __call__ = forward
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, input_grad=True, check=True):
         """Fill ``self.grads`` from ``dy = dL/dy`` ``(B, O)`` and return ``dL/dx`` ``(B, I)``.
 
         See :func:`backward` for the formulas. ``input_grad=False`` returns None
-        instead of ``dL/dx`` and skips its cost.
+        instead of ``dL/dx`` and skips its cost. ``check=False`` skips checking
+        ``dy`` against the last forward pass (a model does so for the ``dy`` it
+        computed itself).
         """
-        self._check_upstream(dy, (None, self.out_dim), "dy")
+        if check:
+            self._check_upstream(dy, (None, self.out_dim), "dy")
         dx, grads = backward(dy, self.cache, input_grad)
         self.grads.update(grads)        # same dict: optimizers hold a reference to it
         if self.symbolic is not None:

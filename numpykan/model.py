@@ -117,7 +117,7 @@ class KAN(Network):
         for l in reversed(range(len(self.layers))):
             layer = self.layers[l]
             want = input_grad or l > 0
-            dx = layer.backward(d, want)                       # (B, width[l]) or None
+            dx = layer.backward(d, want, check=d is dy)        # (B, width[l]) or None; check the caller's dy
             if dA is not None and dA[l] is not None:
                 dxa = layer.backward_activations(dA[l], want)  # regularizer's share
                 dx = dx + dxa if want else None

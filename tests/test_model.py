@@ -92,6 +92,15 @@ def test_input_grad_flag_changes_only_grad_input(lamb):
         model.layers[0].backward(np.ones((9, 4)))              # asks for dL/dx it cannot give
 
 
+def test_backward_checks_the_callers_dy():
+    """model.backward validates the dy it is given (the layers below get dy's it made)."""
+    model = KAN([2, 3, 1], seed=0)
+    model(np.zeros((6, 2)))
+    with pytest.raises(ValueError, match=r"dy must have shape \(6, 1\)"):
+        model.backward(np.ones((5, 1)))
+    assert model.backward(np.ones((6, 1))).shape == (6, 2)
+
+
 def test_loss_and_grad_total_is_pred_plus_reg():
     model = _randomized(KAN([2, 3, 1], seed=0))
     x = np.random.default_rng(0).uniform(-1, 1, (20, 2))
