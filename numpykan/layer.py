@@ -184,10 +184,12 @@ def times_transpose(a, w, out=None):
 def _add_live(dx, lb, Z, ws):
     """``dx += sum_r derivs[r] * Z[live r]``: the spline part of ``dL/dx``, over the k + 1 live bases."""
     g = ws.get("gather", dx.shape, dx.dtype)                   # (B, I)
-    for r, dB in enumerate(lb.derivs):                         # each (B, I)
-        lb.gather(Z, r, out=g)                                 # g[b, i] = Z[b, start + r, i]
-        g *= dB
-        dx += g
+    for rows in lb.blocks(Z):                                  # batch rows, a cache-sized block of Z
+        gb, dxb = g[rows], dx[rows]                            # (b, I) views
+        for r, dB in enumerate(lb.derivs):                     # each (B, I)
+            lb.gather(Z, r, out=gb, rows=rows)                 # g[b, i] = Z[b, start + r, i]
+            gb *= dB[rows]
+            dxb += gb
 
 
 def _base(name, x, out, dout, ws):

@@ -67,6 +67,26 @@ def test_uniform_polynomial_pieces_in_many_blocks(monkeypatch, spacing, k):
     assert np.all(lb.values >= 0)
 
 
+def test_scatter_and_gather_in_row_blocks_give_the_same_layer(monkeypatch):
+    """Blocks of one batch row (instead of cache-sized ones) change nothing, bit for bit."""
+    rng = np.random.default_rng(3)
+    lay = nk.KANLayer(4, 3, grid=5, k=3, seed=1)
+    x = rng.uniform(-1.3, 1.3, (9, 4))                          # edges too
+    dy = rng.normal(size=(9, 3))
+    runs = []
+    for block in (bspline._BLOCK_BYTES, 1):                     # 1 byte: one row per block
+        monkeypatch.setattr(bspline, "_BLOCK_BYTES", block)
+        y = lay.forward(x).copy()
+        dx = lay.backward(dy).copy()
+        runs.append((y, dx, {key: g.copy() for key, g in lay.grads.items()}))
+    (y0, dx0, g0), (y1, dx1, g1) = runs
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(dx0, dx1)
+    for key in g0:
+        np.testing.assert_array_equal(g0[key], g1[key])
+    assert len(lay.cache["lb"].blocks(lay.cache["X"])) == 9
+
+
 def test_piece_matrix_rows_are_the_uniform_bspline_pieces():
     """sum_p C[r, p] u^p is B_{s-k+r} at x = t_s + u h, for every degree; the rows add up to 1."""
     u = np.linspace(0, 1, 9, endpoint=False)                   # (9,)
