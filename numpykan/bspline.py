@@ -492,31 +492,49 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     plan = _grid_plan(grid, k, dtype)
     ws = _FRESH if workspace is None else workspace
     live = ws.get("live", ((1 + derivative) * (k + 1), B, I), dtype)   # values (and derivatives) stacked
-    values = live[:k + 1]                                      # (k + 1, B, I)
-    derivs = live[k + 1:] if derivative else None              # (k + 1, B, I)
-    s = ws.get("span", (B, I), dtype)                          # (B, I) span s as a float
+    start = ws.get("start", (B, I), np.int32)                  # (B, I)
+    rows = max(1, _BASIS_BLOCK // I)                           # batch rows per block: scratch stays in cache
+    for b0 in range(0, B, rows):
+        _live_block(x[b0:b0 + rows], plan, k, live, start, b0, ws)
+    return LocalBasis(live[:k + 1], live[k + 1:] if derivative else None, start, K, ws)
+
+
+_BASIS_BLOCK = 1 << 15      # points per block of local_basis: its scratch arrays stay small (and in cache)
+
+
+def _live_block(x, plan, k, live, start, b0, ws):
+    """:func:`local_basis` for the batch rows ``b0 .. b0 + b`` of ``live`` and ``start``; ``x`` ``(b, I)``."""
+    B, I = x.shape
+    n = plan.knots.shape[0]
+    K = n - k - 1
+    dtype = x.dtype
+    rows = slice(b0, b0 + B)
+    values = live[:k + 1, rows]                                # (k + 1, b, I) views
+    derivs = live[k + 1:, rows] if live.shape[0] > k + 1 else None
+    s = ws.get("span", (B, I), dtype)                          # (b, I) span s as a float
 
     if plan.uniform:
-        u = ws.get("scratch", (B, I), dtype)                   # (B, I)
+        u = ws.get("scratch", (B, I), dtype)                   # (b, I)
         np.subtract(x, plan.t0, out=u)
-        u *= plan.inv_h                                        # (B, I) position in units of h
+        u *= plan.inv_h                                        # (b, I) position in units of h
         np.maximum(u, -1, out=u)                               # outside the grid: span -1 or n - 1
         np.minimum(u, n - 1, out=u)
-        np.floor(u, out=s)                                     # (B, I)
-        u -= s                                                 # (B, I) in [0, 1)
+        np.floor(u, out=s)                                     # (b, I)
+        u -= s                                                 # (b, I) in [0, 1)
         if k <= 1:                                             # exact span at knots (see Notes)
-            si = np.fmax(s, -1).astype(np.intp)                # (B, I) (NaN x: -1, values stay NaN)
-            pos = plan.row + si + (k + 1)                      # (B, I) flat index of t_s
+            si = np.fmax(s, -1).astype(np.intp)                # (b, I) (NaN x: -1, values stay NaN)
+            pos = plan.row + si + (k + 1)                      # (b, I) flat index of t_s
             si += (x >= plan.tflat[pos + 1])
             si -= (x < plan.tflat[pos])
             np.clip(si, -1, n - 1, out=si)
-            u = (x - plan.tflat[plan.row + si + (k + 1)]) * plan.inv_h   # (B, I)
+            u = (x - plan.tflat[plan.row + si + (k + 1)]) * plan.inv_h   # (b, I)
             s[...] = si
-        _uniform_pieces(u, k, plan.inv_h if plan.inv_h1 is None else plan.inv_h1, values, derivs, ws)
+        inv_h = plan.inv_h if plan.inv_h1 is None else plan.inv_h1
+        _uniform_pieces(u, k, inv_h, live, b0, ws)
     else:
         _find_span(x, plan, n, s, ws)
-        q = s.astype(np.intp)                                  # (B, I)
-        q += plan.row + 1                                      # (B, I) flat index of t_{s-k} in tflat, >= 0
+        q = s.astype(np.intp)                                  # (b, I)
+        q += plan.row + 1                                      # (b, I) flat index of t_{s-k} in tflat, >= 0
         # R[j] = t_{s+j} - x and L[j] = x - t_{s+1-j}, j = 1 .. k: the only knots the scheme reads
         R = [None] + [np.subtract(plan.tflat[j + k:][q], x, out=ws.get(f"R{j}", (B, I), dtype))
                       for j in range(1, k + 1)]
@@ -525,17 +543,16 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
         _general_scheme(R, L, k, values, derivs, ws)
 
     # the window start s - k, clamped so that it stays inside 0 .. K - 1 (see Notes)
-    start = ws.get("start", (B, I), np.int32)                  # (B, I)
+    start = start[rows]                                        # (b, I) a view
     if np.minimum.reduce(s, axis=None) >= k and np.maximum.reduce(s, axis=None) <= K - 1:
         np.subtract(s, k, out=start, casting="unsafe")         # no point near the ends (a NaN s fails the test)
-        return LocalBasis(values, derivs, start, K, ws)
+        return
     s -= k                                                     # s - k, the unclamped start
-    tmp = ws.get("scratch", (B, I), dtype)                     # (B, I) (u is no longer needed)
+    tmp = ws.get("scratch", (B, I), dtype)                     # (b, I) (u is no longer needed)
     np.fmax(s, 0, out=tmp)                                     # fmax/fmin: a NaN x gets start 0
     np.fmin(tmp, K - k - 1, out=tmp)                           # start, as a float
     np.copyto(start, tmp, casting="unsafe")
-    _shift_edges(s, tmp, k, live, x)
-    return LocalBasis(values, derivs, start, K, ws)
+    _shift_edges(s, tmp, k, live, x, b0 * I)
 
 
 _COUNT_MAX_KNOTS = 16      # up to this many knots count them; more: binary search (fewer passes)
@@ -570,21 +587,23 @@ def _find_span(x, plan, n, s, ws):
     np.subtract(pos, 1, out=s, casting="unsafe")               # s = column - 1, in -1 .. n - 1
 
 
-def _shift_edges(sk, start, k, live, x):
+def _shift_edges(sk, start, k, live, x, offset=0):
     """Move the live values of points near the grid's ends into their clamped window, in place.
 
     ``sk = s - k`` is the unclamped window start and ``start`` the clamped one
     (both as floats, ``(B, I)``); ``live`` ``(A (k + 1), B, I)`` holds the values
-    (``A = 1``) or the values and then the derivatives (``A = 2``). Slot ``r`` of the
+    (``A = 1``) or the values and then the derivatives (``A = 2``); ``sk``,
+    ``start`` and ``x`` are the points ``offset ..`` of its flattened ``(B, I)``
+    axes (a block of batch rows). Slot ``r`` of the
     clamped window holds ``B_{start + r} = N_{r + d}`` with ``d = start - (s - k)``
     in ``-(k+1) .. k+1``; ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` gets NaN.
     """
-    sk, start = sk.reshape(-1), start.reshape(-1)              # (N,) views, N = B I
+    sk, start = sk.reshape(-1), start.reshape(-1)              # (n,) views, n = b I
     e = np.flatnonzero(sk != start)                            # (E,) edge points (and NaN x)
     d = start[e] - sk[e]                                       # (E,) the shift d
-    A, E, N = live.shape[0] // (k + 1), e.size, sk.size
+    A, E, N = live.shape[0] // (k + 1), e.size, live[0].size   # N = B I
     flat = live.reshape(-1)                                    # (A (k + 1) N,) a view
-    dest = np.arange(0, A * (k + 1) * N, N)[:, None] + e       # (A (k + 1), E) slot r of point e, per array
+    dest = np.arange(offset, A * (k + 1) * N, N)[:, None] + e  # (A (k + 1), E) slot r of point e, per array
     padded = np.zeros((A, 3 * k + 3, E), dtype=live.dtype)     # k + 1 zero rows, N_0 .. N_k, k + 1 zero rows
     padded[:, k + 1:2 * k + 2] = flat[dest].reshape(A, k + 1, E)
     rows = np.add.outer(np.arange(k + 1, 2 * k + 2, dtype=d.dtype), d)   # (k + 1, E) row of N_{r + d}
@@ -595,7 +614,7 @@ def _shift_edges(sk, start, k, live, x):
     flat[dest] = np.take(padded.reshape(A, -1), pick, axis=1).reshape(A * (k + 1), E)
     nan = e[np.isnan(x.reshape(-1)[e])]                        # (E_nan,)
     if nan.size:
-        live.reshape(A * (k + 1), N)[:, nan] = np.nan
+        live.reshape(A * (k + 1), N)[:, nan + offset] = np.nan
 
 
 @functools.lru_cache(maxsize=None)
@@ -670,8 +689,11 @@ _CHUNK = 8192               # points per block in _uniform_pieces: the powers st
 _BLOCK_BYTES = 1 << 19      # bytes of a dense (B, R, I) array per block in scatter and gather
 
 
-def _uniform_pieces(u, k, inv_h, values, derivs, ws=_FRESH):
-    """Live bases on a uniform grid from :func:`piece_matrix`, into ``values`` (and ``derivs``), ``(k+1, B, I)``.
+def _uniform_pieces(u, k, inv_h, live, b0=0, ws=_FRESH):
+    """Live bases on a uniform grid from :func:`piece_matrix` for the points ``u`` ``(b, I)``.
+
+    They go to the batch rows ``b0 .. b0 + b`` of ``live`` ``(A (k + 1), B, I)``:
+    the values, and with ``A = 2`` then the derivatives.
 
     With the powers of ``u`` and of ``w = 1 - u`` stacked as the rows of
     ``P = [1, u .. u^k, w .. w^k]`` ``(2k + 1, n)``, all ``k + 1`` live values
@@ -685,15 +707,18 @@ def _uniform_pieces(u, k, inv_h, values, derivs, ws=_FRESH):
     ``(I,)``, or a scalar when all inputs share the spacing (then it goes into ``dS``).
     """
     B, I = u.shape
+    NI = live[0].size                                          # B I of the whole batch
+    derivs = live.shape[0] > k + 1
     S, dS = _stacked_pieces(k, u.dtype)                        # (k + 1, 2k + 1), (k + 1, k)
     per_input = np.ndim(inv_h) > 0
     if not per_input:
         dS = dS * inv_h                                        # (k + 1, k) d/dx = (1/h) d/du
-    rows = max(1, _CHUNK // I)                                 # batch rows per block
-    for b0 in range(0, B, rows):
-        ub = u[b0:b0 + rows]                                   # (b, I)
+    flat = live.reshape(live.shape[0], NI)                     # (A (k + 1), B I) a view
+    rows = max(1, _CHUNK // I)                                 # batch rows per chunk
+    for c0 in range(0, B, rows):
+        ub = u[c0:c0 + rows]                                   # (c, I)
         n = ub.size
-        P = ws.get("powers", (2 * k + 1, n), u.dtype)          # (2k + 1, b I)
+        P = ws.get("powers", (2 * k + 1, n), u.dtype)          # (2k + 1, c I)
         P[0] = 1
         if k >= 1:
             P[1] = ub.reshape(n)                               # u
@@ -701,12 +726,12 @@ def _uniform_pieces(u, k, inv_h, values, derivs, ws=_FRESH):
         for p in range(2, k + 1):
             np.multiply(P[p - 1], P[1], out=P[p])              # u^p
             np.multiply(P[k + p - 1], P[k + 1], out=P[k + p])  # w^p
-        cols = slice(b0 * I, b0 * I + n)                       # these points in a (k + 1, B I) view
-        np.matmul(S, P, out=values.reshape(k + 1, B * I)[:, cols])
-        if derivs is not None:
-            np.matmul(dS, P[:k], out=derivs.reshape(k + 1, B * I)[:, cols])
+        cols = slice((b0 + c0) * I, (b0 + c0) * I + n)         # these points in the flat view
+        np.matmul(S, P, out=flat[:k + 1, cols])                # values
+        if derivs:
+            np.matmul(dS, P[:k], out=flat[k + 1:, cols])       # derivatives
             if per_input:
-                derivs[:, b0:b0 + rows] *= inv_h               # (k + 1, b, I) times (I,)
+                live[k + 1:, b0 + c0:b0 + c0 + rows] *= inv_h  # (k + 1, c, I) times (I,)
 
 
 def _general_scheme(R, L, k, values, derivs, ws=_FRESH):

@@ -49,22 +49,29 @@ def assert_close(a, b, tol=1e-12):
 # bases: fast path == reference
 # --------------------------------------------------------------------------- #
 
-@pytest.mark.parametrize("spacing", ["shared", "per_input"])
+@pytest.mark.parametrize("spacing", ["shared", "per_input", "nonuniform"])
 @pytest.mark.parametrize("k", range(6))
-def test_uniform_polynomial_pieces_in_many_blocks(monkeypatch, spacing, k):
-    """Uniform grids go through piece_matrix in blocks of batch rows; with tiny
-    blocks (and a short last one) values and derivatives still equal the reference,
-    whether the inputs share one spacing or each has its own."""
-    monkeypatch.setattr(bspline, "_CHUNK", 7)                  # 2 rows of 3 inputs per block
+def test_blocks_of_rows_equal_the_reference(monkeypatch, spacing, k):
+    """local_basis works in blocks of batch rows (and the uniform polynomials in
+    chunks of them); with tiny blocks (and a short last one) the values, derivatives
+    and windows still equal the reference, inside, on knots, outside and at NaN."""
+    monkeypatch.setattr(bspline, "_BASIS_BLOCK", 8)            # 2 rows of 3 inputs per block
+    monkeypatch.setattr(bspline, "_CHUNK", 4)                  # 1 row per chunk
     rng = np.random.default_rng(k)
     widths = [2.0, 2.0, 2.0] if spacing == "shared" else [2.0, 0.5, 3.0]
     grid = np.stack([uniform_grid(6, k, (-w / 2, w / 2)) for w in widths])   # (3, n)
+    if spacing == "nonuniform":
+        grid = np.sort(grid + rng.uniform(0, 0.1, grid.shape), axis=1)
     x = rng.uniform(grid[:, 0] - 0.3, grid[:, -1] + 0.3, (11, 3))          # inside and outside
     x[::3] = grid[np.arange(3), rng.integers(0, grid.shape[1], (4, 3))]    # on knots
-    lb = local_basis(x, grid, k, derivative=True)
-    assert_close(lb.dense(), basis_reference(x, grid, k))
-    assert_close(lb.dense("derivs"), derivative_reference(x, grid, k))
-    assert np.all(lb.values >= 0)
+    x[7, 1] = np.nan
+    lb = local_basis(x, grid, k, derivative=True, check=False)  # NaN: the public check refuses it
+    ok = ~np.isnan(x)                                          # (11, 3)
+    assert np.all(np.isnan(lb.values[:, 7, 1])) and np.all(np.isnan(lb.derivs[:, 7, 1]))
+    xs = np.where(ok, x, 0.0)
+    assert_close(lb.dense()[ok], basis_reference(xs, grid, k)[ok])
+    assert_close(lb.dense("derivs")[ok], derivative_reference(xs, grid, k)[ok])
+    assert np.all(lb.values[:, ok] >= 0)
 
 
 def test_scatter_and_gather_in_row_blocks_give_the_same_layer(monkeypatch):
