@@ -379,6 +379,10 @@ class Adam(Optimizer):
 
     #: run the rule once over all parameters laid end to end (see _step_all); False: one by one
     fuse = True
+    #: ... when the parameter arrays hold fewer numbers than this on average: for
+    #: larger ones the per-call overhead is negligible and the flat copy of the
+    #: gradients would only cost memory
+    fuse_below = 1 << 14
 
     def _step_all(self, todo):
         """One Adam step for all parameters at once, on flat arrays.
@@ -390,9 +394,11 @@ class Adam(Optimizer):
         number of parameter arrays (a small KAN has 3 per layer, each a few
         hundred numbers, so per-call overhead is most of a per-parameter step).
         The result is bit-for-bit that of the per-parameter loop. Falls back
-        to that loop when the parameters differ in dtype or step count.
+        to that loop when the parameters differ in dtype or step count, or are
+        large (``fuse_below``).
         """
-        flat = self._flat_layout(todo) if self.fuse else None
+        small = sum(p.size for _, _, p, _ in todo) < self.fuse_below * len(todo)
+        flat = self._flat_layout(todo) if self.fuse and small else None
         if flat is None:
             return super()._step_all(todo)
         g = flat["g"]

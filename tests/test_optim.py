@@ -213,6 +213,18 @@ def test_flat_step_is_bit_identical_to_one_parameter_at_a_time(cls, kw, dtype):
     _assert_same(pf, pl, dtype)
 
 
+def test_large_parameters_are_stepped_one_by_one():
+    """Arrays of 2^14 numbers or more on average skip the flat copy; smaller ones use it."""
+    rng = np.random.default_rng(0)
+    big = {"w": rng.normal(size=(2, 1 << 14)), "b": rng.normal(size=3)}
+    small = {"w": rng.normal(size=(2, 100)), "b": rng.normal(size=3)}
+    for params, fused in ((big, False), (small, True)):
+        grads = {k: rng.normal(size=v.shape) for k, v in params.items()}
+        opt = Adam([(params, grads)], lr=0.01)
+        opt.step()
+        assert (getattr(opt, "_flat", None) is not None) == fused
+
+
 def test_flat_step_keeps_moments_in_the_state():
     """The moments the flat step updates are the ones state_dict reports."""
     params, grads, gseq = _setup()
