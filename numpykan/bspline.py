@@ -499,7 +499,7 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
     return LocalBasis(live[:k + 1], live[k + 1:] if derivative else None, start, K, ws)
 
 
-_BASIS_BLOCK = 1 << 15      # points per block of local_basis: its scratch arrays stay small (and in cache)
+_BASIS_BLOCK = 1 << 16      # points per block of local_basis: its scratch arrays stay small
 
 
 def _live_block(x, plan, k, live, start, b0, ws):
@@ -685,7 +685,7 @@ def _stacked_pieces(k, dtype):
     return S, dS
 
 
-_CHUNK = 8192               # points per block in _uniform_pieces: the powers stay in cache
+_CHUNK = 1 << 14            # points per chunk in _uniform_pieces: the powers stay in cache
 _BLOCK_BYTES = 1 << 19      # bytes of a dense (B, R, I) array per block in scatter and gather
 
 
