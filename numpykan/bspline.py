@@ -686,7 +686,7 @@ def _stacked_pieces(k, dtype):
 
 
 _CHUNK = 1 << 14            # points per chunk in _uniform_pieces: the powers stay in cache
-_BLOCK_BYTES = 1 << 19      # bytes of a dense (B, R, I) array per block in scatter and gather
+_BLOCK_BYTES = 1 << 21      # bytes of a dense (B, R, I) array per block in scatter and gather
 
 
 def _uniform_pieces(u, k, inv_h, live, b0=0, ws=_FRESH):
