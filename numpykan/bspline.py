@@ -437,8 +437,8 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
         N^p_r = ((u + p - r) N^{p-1}_{r-1} + (r + 1 - u) N^{p-1}_r) / p
 
     so each ``N^k_r`` is a fixed polynomial of ``u``, the same in every span
-    (:func:`piece_matrix`): a uniform grid needs the powers of ``u`` and one
-    ``(k+1, k+1)`` matrix product, no recursion.
+    (:func:`piece_matrix`): a uniform grid needs the powers of ``u`` and of
+    ``1 - u`` and one small matrix product, no recursion.
 
     The derivative is ``B'_{m,k} = k [B_{m,k-1} / (t_{m+k} - t_m)
     - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1})]``, on a uniform grid the
@@ -590,13 +590,13 @@ def _find_span(x, plan, n, s, ws):
 def _shift_edges(sk, start, k, live, x, offset=0):
     """Move the live values of points near the grid's ends into their clamped window, in place.
 
-    ``sk = s - k`` is the unclamped window start and ``start`` the clamped one
-    (both as floats, ``(B, I)``); ``live`` ``(A (k + 1), B, I)`` holds the values
-    (``A = 1``) or the values and then the derivatives (``A = 2``); ``sk``,
-    ``start`` and ``x`` are the points ``offset ..`` of its flattened ``(B, I)``
-    axes (a block of batch rows). Slot ``r`` of the
-    clamped window holds ``B_{start + r} = N_{r + d}`` with ``d = start - (s - k)``
-    in ``-(k+1) .. k+1``; ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` gets NaN.
+    ``live`` ``(A (k + 1), B, I)`` holds the values (``A = 1``) or the values and
+    then the derivatives (``A = 2``). ``sk = s - k`` (the unclamped window
+    start), ``start`` (the clamped one, both as floats) and ``x`` are ``(b, I)``:
+    a block of batch rows, the points ``offset ..`` of ``live``'s flattened
+    ``(B, I)`` axes. Slot ``r`` of the clamped window holds
+    ``B_{start + r} = N_{r + d}`` with ``d = start - (s - k)`` in ``-(k+1) .. k+1``;
+    ``N_j`` outside ``0 .. k`` is 0. A NaN ``x`` gets NaN.
     """
     sk, start = sk.reshape(-1), start.reshape(-1)              # (n,) views, n = b I
     e = np.flatnonzero(sk != start)                            # (E,) edge points (and NaN x)
@@ -617,7 +617,7 @@ def _shift_edges(sk, start, k, live, x, offset=0):
         live.reshape(A * (k + 1), N)[:, nan + offset] = np.nan
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None, typed=True)           # typed: True is not 1 (refused, never cached)
 def piece_matrix(k):
     """Monomial coefficients of the ``k + 1`` pieces of the uniform B-spline -> ``(k + 1, k + 1)``.
 
@@ -642,7 +642,9 @@ def piece_matrix(k):
 
     Column 0 holds the values at ``u = 0``, the sum of a row its value at
     ``u = 1``; the rows add up to ``[1, 0, ..., 0]`` (partition of unity).
+    The array is cached and read-only.
     """
+    k = _check_int(k, "k", 0)
     P = [np.ones(1, dtype=np.int64)]                           # level 0: P^0_0 = 1
     for p in range(1, k + 1):
         level = []

@@ -397,6 +397,13 @@ class TestValidation:
             fn(np.array([["a", "b"]]), _GRID, 2)
 
 
+@pytest.mark.parametrize("k, exc", [(-1, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_piece_matrix_validation(k, exc):
+    bspline.piece_matrix(1)                                    # cached: must not answer for True
+    with pytest.raises(exc, match="k must be"):
+        bspline.piece_matrix(k)
+
+
 def test_uniform_grid_validation():
     with pytest.raises(ValueError, match=r"\bG\b.*>= 1"):
         uniform_grid(0, 3)
