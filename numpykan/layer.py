@@ -28,6 +28,7 @@ import numpy as np
 
 from . import bspline
 from .activations import get_base
+from .grids import _check_int, _check_x
 
 __all__ = ["KANLayer", "forward", "backward", "activations", "activations_backward"]
 
@@ -312,10 +313,10 @@ class KANLayer:
 
     def __init__(self, in_dim, out_dim, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu",
                  noise_scale=0.5, seed=0, dtype=np.float64):
-        in_dim = bspline._check_int(in_dim, "in_dim", 1)
-        out_dim = bspline._check_int(out_dim, "out_dim", 1)
-        G = bspline._check_int(grid, "grid", 1)
-        self.k = bspline._check_int(k, "k", 0)
+        in_dim = _check_int(in_dim, "in_dim", 1)
+        out_dim = _check_int(out_dim, "out_dim", 1)
+        G = _check_int(grid, "grid", 1)
+        self.k = _check_int(k, "k", 0)
         get_base(base_fun)
         self.base_fun = base_fun
         self.dtype = _check_dtype(dtype)
@@ -351,7 +352,7 @@ class KANLayer:
 
     # -- forward and backward -----------------------------------------------
     def _input(self, x, name="x"):
-        x = bspline._check_x(x, self.in_dim, name)
+        x = _check_x(x, self.in_dim, name)
         return x.astype(self.dtype, copy=False)
 
     def forward(self, x, need_grad=True, check=True, input_grad=True):
@@ -488,7 +489,7 @@ class KANLayer:
         as in :meth:`update_grid` (with ``grid_eps``) and the fit uses the
         samples, so the new splines match the old ones where the data are.
         """
-        G2 = bspline._check_int(new_grid, "new_grid", 1)
+        G2 = _check_int(new_grid, "new_grid", 1)
         k = self.k
         if x is None:
             lo, hi = self.grid[:, k], self.grid[:, -k - 1]                    # (I,), (I,)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import numpykan as nk
-from numpykan import bspline, layer as core
+from numpykan import bspline, layer as core, livebasis
 from numpykan.bspline import basis, basis_derivative, basis_reference, local_basis, uniform_grid
 
 from strategies import grid_and_points
@@ -55,8 +55,8 @@ def test_blocks_of_rows_equal_the_reference(monkeypatch, spacing, k):
     """local_basis works in blocks of batch rows (and the uniform polynomials in
     chunks of them); with tiny blocks (and a short last one) the values, derivatives
     and windows still equal the reference, inside, on knots, outside and at NaN."""
-    monkeypatch.setattr(bspline, "_BASIS_BLOCK", 8)            # 2 rows of 3 inputs per block
-    monkeypatch.setattr(bspline, "_CHUNK", 4)                  # 1 row per chunk
+    monkeypatch.setattr(livebasis, "_BASIS_BLOCK", 8)            # 2 rows of 3 inputs per block
+    monkeypatch.setattr(livebasis, "_CHUNK", 4)                  # 1 row per chunk
     rng = np.random.default_rng(k)
     widths = [2.0, 2.0, 2.0] if spacing == "shared" else [2.0, 0.5, 3.0]
     grid = np.stack([uniform_grid(6, k, (-w / 2, w / 2)) for w in widths])   # (3, n)
@@ -81,8 +81,8 @@ def test_scatter_and_gather_in_row_blocks_give_the_same_layer(monkeypatch):
     x = rng.uniform(-1.3, 1.3, (9, 4))                          # edges too
     dy = rng.normal(size=(9, 3))
     runs = []
-    for block in (bspline._BLOCK_BYTES, 1):                     # 1 byte: one row per block
-        monkeypatch.setattr(bspline, "_BLOCK_BYTES", block)
+    for block in (livebasis._BLOCK_BYTES, 1):                     # 1 byte: one row per block
+        monkeypatch.setattr(livebasis, "_BLOCK_BYTES", block)
         y = lay.forward(x).copy()
         dx = lay.backward(dy).copy()
         runs.append((y, dx, {key: g.copy() for key, g in lay.grads.items()}))
@@ -250,7 +250,7 @@ def test_nonuniform_grid_after_update_grid_matches_plain_evaluation():
     lay, rng = make_layer(3, 2, 5, 3, seed=4)
     x = rng.normal(0, 0.6, (200, 3))
     lay.update_grid(x, grid_eps=0.3)                           # adaptive knots: the general path
-    assert not bspline._is_uniform(lay.grid)
+    assert not livebasis._is_uniform(lay.grid)
     xs = x[:40]
     A = plain_layer(xs, lay.params, lay.grid, lay.k, lay.mask)
     assert_close(lay.forward(xs), A.sum(axis=1))
