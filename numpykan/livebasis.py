@@ -521,7 +521,7 @@ def _stacked_pieces(k, dtype):
     return S, dS
 
 
-_CHUNK = 1 << 14            # points per chunk in _uniform_pieces: the powers stay in cache
+_CHUNK = 1 << 13            # points per chunk in _uniform_pieces: the powers stay in cache
 _BLOCK_BYTES = 1 << 21      # bytes of a dense (B, R, I) array per block in scatter and gather
 
 
