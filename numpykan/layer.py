@@ -391,7 +391,7 @@ class KANLayer:
         dx, grads = backward(dy, self.cache, input_grad)
         self.grads.update(grads)        # same dict: optimizers hold a reference to it
         if self.symbolic is not None:
-            dxs = self.symbolic.backward(dy)                   # fills self.symbolic.grads
+            dxs = self.symbolic.backward(dy, input_grad)       # fills self.symbolic.grads
             dx = dx + dxs if input_grad else None
         return dx
 
@@ -422,7 +422,7 @@ class KANLayer:
         for key, g in grads.items():
             self.grads[key] = self.grads[key] + g
         if self.symbolic is not None:
-            dxs = self.symbolic.backward_activations(dA)
+            dxs = self.symbolic.backward_activations(dA, input_grad)
             dx = dx + dxs if input_grad else None
         return dx
 

@@ -142,8 +142,8 @@ class SymbolicEdges:
         self.cache = dict(x=x, xe=xe, fu=fu, dfu=dfu, v=v) if need_grad else None
         return y
 
-    def _grads(self, dv):
-        """Parameter and input gradients from ``dv = dL/dv`` ``(B, E)``.
+    def _grads(self, dv, input_grad=True):
+        """Parameter and input gradients from ``dv = dL/dv`` ``(B, E)`` (``dL/dx`` None if not ``input_grad``).
 
         With ``u = a x_i + b`` and ``v = c f(u) + d``::
 
@@ -162,19 +162,22 @@ class SymbolicEdges:
                       np.sum(g_u, axis=0),                      # b
                       np.sum(dv * c["fu"], axis=0),             # c
                       np.sum(dv, axis=0)], axis=1)              # d -> (E, 4)
+        if not input_grad:
+            return None, g.astype(P.dtype, copy=False)
         dx = np.zeros_like(c["x"])                              # (B, I)
         np.add.at(dx.T, self.ij[:, 0], (g_u * P[:, 0]).T)       # (I, B) += (E, B) by i_e
         return dx, g.astype(P.dtype, copy=False)
 
-    def backward(self, dy):
+    def backward(self, dy, input_grad=True):
         """Given ``dy = dL/dy`` ``(B, O)``, assign ``grads["abcd"]`` and return ``dL/dx`` ``(B, I)``.
 
-        ``dv[b, e] = dy[b, j_e]``; the rest is in :meth:`_grads`.
+        ``dv[b, e] = dy[b, j_e]``; the rest is in :meth:`_grads`. With
+        ``input_grad=False`` no ``dL/dx`` is computed and None is returned.
         """
         if not self.names:
             self.grads["abcd"] = np.zeros_like(self.params["abcd"])
-            return np.zeros((dy.shape[0], self.in_dim), dtype=dy.dtype)
-        dx, g = self._grads(dy[:, self.ij[:, 1]])               # dv: (B, E)
+            return np.zeros((dy.shape[0], self.in_dim), dtype=dy.dtype) if input_grad else None
+        dx, g = self._grads(dy[:, self.ij[:, 1]], input_grad)   # dv: (B, E)
         self.grads["abcd"] = g
         return dx
 
@@ -188,14 +191,15 @@ class SymbolicEdges:
             A[:, self.ij[:, 0], self.ij[:, 1]] = v              # (B, E) into (B, I, O)
         return A
 
-    def backward_activations(self, dA):
+    def backward_activations(self, dA, input_grad=True):
         """Given ``dA = dL/dA`` ``(B, I, O)``, add to ``grads["abcd"]``; return ``dL/dx``.
 
-        ``dv[b, e] = dA[b, i_e, j_e]``; the rest is in :meth:`_grads`.
+        ``dv[b, e] = dA[b, i_e, j_e]``; the rest is in :meth:`_grads`
+        (None instead of ``dL/dx`` with ``input_grad=False``).
         """
         if not self.names:
-            return np.zeros((dA.shape[0], self.in_dim), dtype=dA.dtype)
-        dx, g = self._grads(dA[:, self.ij[:, 0], self.ij[:, 1]])
+            return np.zeros((dA.shape[0], self.in_dim), dtype=dA.dtype) if input_grad else None
+        dx, g = self._grads(dA[:, self.ij[:, 0], self.ij[:, 1]], input_grad)
         self.grads["abcd"] = self.grads["abcd"] + g
         return dx
 

@@ -154,6 +154,26 @@ def test_model_with_symbolic_edges_passes_check_model(lamb):
     assert any(row.name.startswith("layer3") for row in report.rows)   # the abcd pair is checked
 
 
+@pytest.mark.parametrize("lamb", [0.0, 0.05])
+def test_symbolic_edges_without_input_gradient_give_the_same_parameter_gradients(lamb):
+    """The first layer's formula edges skip dL/dx in a training step; nothing else changes."""
+    model = nk.KAN([2, 3, 1], grid=4, seed=1)
+    model.fix_symbolic(0, 0, 1, "sin")
+    model.fix_symbolic(0, 1, 2, "x^2")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.9, 0.9, (16, 2))
+    y = rng.standard_normal((16, 1))
+    full = model.loss_and_grad(x, y, lamb=lamb, input_grad=True)
+    grads = [{key: g.copy() for key, g in grads.items()} for _, grads in model.parameters()]
+    assert model.grad_input.shape == (16, 2)
+    lean = model.loss_and_grad(x, y, lamb=lamb)
+    assert lean == full and model.grad_input is None
+    for g, (_, now) in zip(grads, model.parameters()):
+        for key in g:
+            np.testing.assert_array_equal(now[key], g[key])
+    assert model.layers[0].symbolic.backward(np.ones((16, 3)), input_grad=False) is None
+
+
 def test_fix_switches_the_spline_off_exactly():
     model = nk.KAN([2, 2, 1], grid=5, seed=0)
     layer = model.layers[0]
