@@ -69,15 +69,16 @@ def check_grid(grid, k, n_in=None, name="grid"):
     return grid
 
 
-def _check_x(x, n_in, name="x"):
+def _check_x(x, n_in, name="x", kinds="fiu"):
+    """Validate points ``(B, n_in)``: a 2-D array of a dtype kind in ``kinds``, all finite."""
     x = np.asarray(x)
-    if x.dtype.kind not in "fiu":
+    if x.dtype.kind not in kinds:
         raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D with shape (batch, {n_in}), got shape {x.shape}")
     if x.shape[1] != n_in:
         raise ValueError(f"{name} must have shape (batch, {n_in}), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf")
     return x
 

@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .grids import _check_x
 from .losses import get_loss
 
 __all__ = ["Network", "check_input", "check_target", "check_output"]
 
 
 def check_input(x, width, dtype, name="x"):
-    """Validate a model input ``(B, width)``: 2-D, numeric, finite; cast to ``dtype``."""
-    x = np.asarray(x)
-    if x.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D with shape (batch, {width}), got shape {x.shape}")
-    if x.shape[1] != width:
-        raise ValueError(f"{name} must have shape (batch, {width}), got shape {x.shape}")
+    """Validate a model input ``(B, width)``: 2-D, numeric (bool too), non-empty, finite; cast to ``dtype``."""
+    x = _check_x(x, width, name, kinds="fiub")                 # the checks every evaluator runs
     if x.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {x.shape})")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf")
     return x.astype(dtype, copy=False)
 
 
