@@ -346,13 +346,17 @@ def _live_block(x, plan, k, live, start, b0, ws):
     values = live[:k + 1, rows]                                # (k + 1, b, I) views
     derivs = live[k + 1:, rows] if live.shape[0] > k + 1 else None
     s = ws.get("span", (B, I), dtype)                          # (b, I) span s as a float
+    near_ends = None                                           # some s < k or s > K - 1: not known yet
 
     if plan.uniform:
         u = ws.get("scratch", (B, I), dtype)                   # (b, I)
         np.subtract(x, plan.t0, out=u)
         u *= plan.inv_h                                        # (b, I) position in units of h
-        np.maximum(u, -1, out=u)                               # outside the grid: span -1 or n - 1
-        np.minimum(u, n - 1, out=u)
+        if k >= 2:                                             # s = floor(u), so k <= s <= K - 1 iff k <= u < K
+            near_ends = not (np.minimum.reduce(u, axis=None) >= k and np.maximum.reduce(u, axis=None) < K)
+        if near_ends is not False:                             # (a NaN u counts as near the ends)
+            np.maximum(u, -1, out=u)                           # outside the grid: span -1 or n - 1
+            np.minimum(u, n - 1, out=u)
         np.floor(u, out=s)                                     # (b, I)
         u -= s                                                 # (b, I) in [0, 1)
         if k <= 1:                                             # exact span at knots (see Notes)
@@ -378,8 +382,10 @@ def _live_block(x, plan, k, live, start, b0, ws):
 
     # the window start s - k, clamped so that it stays inside 0 .. K - 1 (see Notes)
     start = start[rows]                                        # (b, I) a view
-    if np.minimum.reduce(s, axis=None) >= k and np.maximum.reduce(s, axis=None) <= K - 1:
-        np.subtract(s, k, out=start, casting="unsafe")         # no point near the ends (a NaN s fails the test)
+    if near_ends is None:                                      # (a NaN s fails the test)
+        near_ends = not (np.minimum.reduce(s, axis=None) >= k and np.maximum.reduce(s, axis=None) <= K - 1)
+    if not near_ends:
+        np.subtract(s, k, out=start, casting="unsafe")
         return
     s -= k                                                     # s - k, the unclamped start
     tmp = ws.get("scratch", (B, I), dtype)                     # (b, I) (u is no longer needed)

@@ -132,6 +132,34 @@ def test_every_degree_on_knots_of_a_shared_uniform_grid(data, degree):
         np.testing.assert_array_equal(basis(x, grid, k), basis_reference(x, grid, k))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_ends_of_the_base_interval_with_and_without_the_one_pass_start(monkeypatch, k, dtype):
+    """On a uniform grid with k >= 2 a batch whose points all lie in ``[t_k, t_{k+G})``
+    takes its window start in one pass (no edge shift); a batch with one point at
+    ``t_{k+G}``, a hair below it (which can round onto it) or below ``t_k`` takes the
+    clamped path. Both get the reference values, and windows inside ``0 .. K - k - 1``."""
+    G = 4
+    grid = np.tile(uniform_grid(G, k, (-1.0, 1.0)), (2, 1)).astype(dtype)   # (2, n)
+    lo, hi = grid[0, k], grid[0, k + G]
+    inside = np.array([[lo, 0.99], [np.nextafter(lo, hi), 0.3], [0.999, lo]], dtype=dtype)  # (3, 2)
+    edges = [np.vstack([inside, row]).astype(dtype) for row in
+             ([hi, 0.0], [np.nextafter(hi, lo), 0.0], [lo - 0.1, np.nextafter(lo, -2)])]
+    shift = livebasis._shift_edges
+
+    def no_shift(*args):
+        raise AssertionError("points inside the base interval were shifted")
+
+    for x in [inside] + edges:
+        monkeypatch.setattr(livebasis, "_shift_edges", no_shift if x is inside else shift)
+        lb = local_basis(x, grid, k, derivative=True)
+        assert lb.start.min() >= 0 and lb.start.max() <= lb.K - k - 1
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        x64, g64 = x.astype(np.float64), grid.astype(np.float64)
+        assert_close(lb.dense().astype(np.float64), basis_reference(x64, g64, k), tol)
+        assert_close(lb.dense("derivs").astype(np.float64), derivative_reference(x64, g64, k), tol)
+
+
 @given(data=st.data())
 def test_windows_stay_inside_and_scatter_to_the_dense_basis(data):
     k, grid, x = data.draw(grid_and_points(where="mixed"))
