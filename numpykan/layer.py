@@ -37,32 +37,47 @@ __all__ = ["KANLayer", "forward", "backward", "activations", "activations_backwa
 # pure core
 # ---------------------------------------------------------------------------
 
+def _pruning(mask):
+    """``mask``, or None when it is all ones (no edge pruned): the products by 1 are then skipped."""
+    if mask is None or np.minimum.reduce(mask, axis=None) == 1 == np.maximum.reduce(mask, axis=None):
+        return None
+    return mask
+
+
 def _spline_weights(params, mask):
     """Fused weights ``Wf`` of shape ``(K+1, I, O)``, the spline's and the base function's.
 
     ``Wf[m, i, j] = mask[i, j] w_s[i, j] coef[i, j, m]`` for ``m < K`` and
-    ``Wf[K, i, j] = mask[i, j] w_b[i, j]``, so that with the dense bases and
-    ``b(x)`` stacked as ``X[b, m, i]`` (``X[b, K, i] = b(x[b, i])``) the layer is
+    ``Wf[K, i, j] = mask[i, j] w_b[i, j]`` (``mask`` None: all ones), so that
+    with the dense bases and ``b(x)`` stacked as ``X[b, m, i]``
+    (``X[b, K, i] = b(x[b, i])``) the layer is
     ``y = X.reshape(B, (K+1)*I) @ Wf.reshape((K+1)*I, O)``.
     """
-    coef = params["coef"]                                      # (I, O, K)
+    coef, w_s, w_b = params["coef"], params["w_s"], params["w_b"]   # (I, O, K), (I, O), (I, O)
     I, O, K = coef.shape
+    if mask is not None:
+        w_s, w_b = mask * w_s, mask * w_b                      # (I, O)
     Wf = np.empty((K + 1, I, O), dtype=coef.dtype)             # (K+1, I, O)
-    np.multiply(coef.transpose(2, 0, 1), mask * params["w_s"], out=Wf[:K])   # (K, I, O)
-    np.multiply(mask, params["w_b"], out=Wf[K])                # (I, O)
+    np.multiply(coef.transpose(2, 0, 1), w_s, out=Wf[:K])      # (K, I, O)
+    Wf[K] = w_b                                                # (I, O)
     return Wf
 
 
 def _param_grads(gWf, params, mask):
-    """``coef``, ``w_b``, ``w_s`` gradients from ``gWf = dL/dWf`` ``(K+1, I, O)`` (see :func:`backward`)."""
+    """``coef``, ``w_b``, ``w_s`` gradients from ``gWf = dL/dWf`` ``(K+1, I, O)`` (see :func:`backward`).
+
+    ``mask`` None: no edge pruned.
+    """
     coef, w_s = params["coef"], params["w_s"]                  # (I, O, K), (I, O)
     K = coef.shape[2]
     gW = gWf[:K]                                               # (K, I, O) dL/dW
-    return {
-        "coef": np.ascontiguousarray((gW * (mask * w_s)).transpose(1, 2, 0)),   # (I, O, K)
-        "w_b": mask * gWf[K],                                  # (I, O)
-        "w_s": mask * (gW * coef.transpose(2, 0, 1)).sum(axis=0),               # (I, O)
-    }
+    gw_b = gWf[K]                                              # (I, O)
+    gw_s = (gW * coef.transpose(2, 0, 1)).sum(axis=0)          # (I, O)
+    if mask is not None:
+        w_s, gw_b, gw_s = mask * w_s, mask * gw_b, mask * gw_s
+    gcoef = np.empty_like(coef)                                # (I, O, K)
+    np.multiply(gW.transpose(1, 2, 0), w_s[:, :, None], out=gcoef)   # one pass into coef's layout
+    return {"coef": gcoef, "w_b": np.ascontiguousarray(gw_b), "w_s": gw_s}
 
 
 def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspace=None):
@@ -78,7 +93,7 @@ def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspac
     base : str
         Name of the base function (see :mod:`numpykan.activations`).
     mask : ndarray, shape (I, O), optional
-        1 for a live edge, 0 for a pruned one.
+        1 for a live edge, 0 for a pruned one; None (or all ones): none pruned.
     need_grad : bool
         Compute ``B'(x)`` and ``b'(x)``, which only ``dL/dx`` needs. ``False`` for
         inference, or for a training step that needs no input gradient (the
@@ -101,8 +116,7 @@ def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspac
     into the zeroed rows ``X[:, :K, :]`` and ``b(x)`` is written into row
     ``K``, so the base function rides along in the one matrix product.
     """
-    if mask is None:
-        mask = np.ones_like(params["w_b"])
+    mask = _pruning(mask)                                      # None: no edge pruned
     ws = bspline.Workspace(reuse=False) if workspace is None else workspace
     B, I = x.shape
     lb = bspline.local_basis(x, grid, k, derivative=need_grad, check=False, workspace=ws)
