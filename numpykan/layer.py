@@ -71,13 +71,14 @@ def _param_grads(gWf, params, mask):
     coef, w_s = params["coef"], params["w_s"]                  # (I, O, K), (I, O)
     K = coef.shape[2]
     gW = gWf[:K]                                               # (K, I, O) dL/dW
-    gw_b = gWf[K]                                              # (I, O)
     gw_s = (gW * coef.transpose(2, 0, 1)).sum(axis=0)          # (I, O)
-    if mask is not None:
-        w_s, gw_b, gw_s = mask * w_s, mask * gw_b, mask * gw_s
+    if mask is None:
+        gw_b = gWf[K].copy()                                   # (I, O) a copy: gWf can be freed
+    else:
+        w_s, gw_b, gw_s = mask * w_s, mask * gWf[K], mask * gw_s
     gcoef = np.empty_like(coef)                                # (I, O, K)
     np.multiply(gW.transpose(1, 2, 0), w_s[:, :, None], out=gcoef)   # one pass into coef's layout
-    return {"coef": gcoef, "w_b": np.ascontiguousarray(gw_b), "w_s": gw_s}
+    return {"coef": gcoef, "w_b": gw_b, "w_s": gw_s}
 
 
 def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspace=None):
