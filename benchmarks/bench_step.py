@@ -28,8 +28,10 @@ each the fastest way NumPy has (``Z`` of a layer with ``O = 1`` is an outer
 product: ``np.dot`` runs it 3-5x faster than ``@``, and the step uses it too).
 
 No NumPy KAN can skip these. ``ratio = step / floor``; both are medians of
-``--repeat`` runs measured in the same process, interleaved, so that load from
-other jobs hits both alike.
+the same number of runs measured in the same process, interleaved, so that
+load from other jobs hits both alike: ``--repeat`` runs, or more for a fast
+case, enough that its step runs for ``--min-time`` seconds in all (a median of
+40 steps of 2 ms spans 0.1 s, and one busy moment of the machine moves it).
 
 Peak memory: ``tracemalloc`` (NumPy reports its array buffers to it) is started
 before the model is built, so parameters, optimizer state, caches and any
@@ -64,6 +66,7 @@ def _set_threads(argv):
 
 THREADS = _set_threads(sys.argv)
 
+import math            # noqa: E402
 import time            # noqa: E402
 import tracemalloc     # noqa: E402
 
@@ -133,6 +136,16 @@ def make_floor(name, seed=1, input_grad=False):
     return floor, nbytes
 
 
+def _one_run(f, tries=3):
+    """Seconds of one call of ``f``, the fastest of ``tries`` (to size the number of runs)."""
+    best = float("inf")
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def interleaved_medians(fns, repeat, warmup=2):
     """Median seconds of each function, run round-robin ``repeat`` times."""
     for f in fns:
@@ -198,17 +211,19 @@ def bench_basis(repeat, Gs=(5, 20, 100), B=1024, I=784, k=3):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
-    p.add_argument("--repeat", type=int, default=20, help="timed runs per case (median)")
+    p.add_argument("--repeat", type=int, default=20, help="timed runs per case (median), at least")
+    p.add_argument("--min-time", type=float, default=2.0,
+                   help="seconds of timed steps per case, at least: fast cases get more runs")
     p.add_argument("--threads", default="1",
                    help="BLAS threads (set before NumPy loads); 'env' keeps the environment's")
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
     args = p.parse_args(argv)
 
     print(f"numpy {np.__version__}, BLAS threads: {THREADS}, float32, "
-          f"median of {args.repeat} runs")
+          f"median of at least {args.repeat} runs, {args.min_time:g} s of steps per case")
     print("training step (no dL/dx of the data) vs its floor; in brackets: the step with "
           "input_grad=True vs the floor with every Z")
-    print(f"{'case':<10} {'step ms':>9} {'floor ms':>9} {'ratio':>6} {'[+dx]':>7} {'target':>6}"
+    print(f"{'case':<10} {'runs':>5} {'step ms':>9} {'floor ms':>9} {'ratio':>6} {'[+dx]':>7} {'target':>6}"
           f" {'peak MB':>8} {'floor MB':>9} {'mem ratio':>9} {'[+dx]':>7}")
     for name in args.cases:
         _, step = make_case(name)
@@ -216,6 +231,7 @@ def main(argv=None):
         floor, floor_bytes = make_floor(name)
         floor_dx, floor_dx_bytes = make_floor(name, input_grad=True)
         reps = args.repeat if name not in ("image",) else max(5, args.repeat // 4)
+        reps = max(reps, min(10000, math.ceil(args.min_time / _one_run(step))))
         t_step, t_dx, t_floor, t_floor_dx = interleaved_medians([step, step_dx, floor, floor_dx], reps)
         del step, step_dx, floor, floor_dx
         if args.no_memory:
@@ -224,7 +240,7 @@ def main(argv=None):
             peak = peak_memory(name)
             peak_s, mem_ratio = f"{peak / 1e6:.1f}", f"{peak / floor_bytes:.2f}"
             mem_dx = f"{peak_memory(name, input_grad=True) / floor_dx_bytes:.2f}"
-        print(f"{name:<10} {t_step * 1e3:9.2f} {t_floor * 1e3:9.2f} {t_step / t_floor:6.2f}"
+        print(f"{name:<10} {reps:5d} {t_step * 1e3:9.2f} {t_floor * 1e3:9.2f} {t_step / t_floor:6.2f}"
               f" {t_dx / t_floor_dx:7.2f} {TARGETS[name]:6.1f} {peak_s:>8} {floor_bytes / 1e6:9.1f}"
               f" {mem_ratio:>9} {mem_dx:>7}", flush=True)
 
