@@ -10,8 +10,10 @@ The xy and MNIST cases of ``bench_step.py`` (KAN [2, 5, 1], G = 3, k = 2, MSE;
 fewest NumPy calls we found for one training step, about 90:
 
 - every array allocated once; parameters, gradients and Adam's moments each one
-  flat array, so Adam is 13 calls in all and needs no gather;
-- no input checks, no dtype casts, no Python objects between the calls;
+  flat array, so Adam's rule (numpykan's own ``Adam._direction``) is 13 calls in
+  all and needs no gather;
+- no input checks and no dtype casts; the SiLU (``layer._base``) and the loss
+  (``get_loss(..., checked=False)``) are numpykan's, the rest is written out;
 - the uniform grid's closed form (piece matrix), with a clip in place of the
   handling of points outside the grid: the MNIST cases use the grid range
   (-3, 3) so that the hidden layer's inputs fall inside it (xy's do on (-1, 1));
@@ -41,7 +43,10 @@ import bench_step as bs  # noqa: E402  (sets 1 BLAS thread before NumPy loads)
 import numpy as np  # noqa: E402
 
 import numpykan as nk  # noqa: E402
+from numpykan import bspline  # noqa: E402
+from numpykan.layer import _base  # noqa: E402
 from numpykan.livebasis import piece_matrix  # noqa: E402
+from numpykan.losses import get_loss  # noqa: E402
 
 F32 = np.float32
 KEYS = ("coef", "w_b", "w_s")
@@ -70,8 +75,10 @@ class StraightLine:
         sizes = [layer.params[key].size for layer in model.layers for key in KEYS]
         self.P = np.concatenate([layer.params[key].ravel()
                                  for layer in model.layers for key in KEYS]).astype(F32)   # (N,)
-        self.g, self.m, self.v, self.t1, self.t2 = (np.zeros_like(self.P) for _ in range(5))
+        self.g, self.m, self.v, self.w = (np.zeros_like(self.P) for _ in range(4))
         self.t = 0
+        self.adam = nk.Adam(model.parameters(), lr=1e-3)       # its rule, run on the flat arrays
+        self.ws = bspline.Workspace()                          # scratch of the SiLU
         ends = np.cumsum([0] + sizes)
         self.layers = []
         for l, layer in enumerate(model.layers):
@@ -88,7 +95,7 @@ class StraightLine:
             z["X"] = np.zeros((B, K + 1, I), F32)              # (B, K+1, I) bases | b(x)
             z["base"] = (np.arange(B)[:, None] * (K + 1) * I + np.arange(I)).astype(np.intp)  # (B, I)
             z["idx"] = np.empty((B, I), np.intp)               # (B, I) flat index of X[b, span, i]
-            z["sig"], z["dbx"], z["gat"], z["dx"] = (np.empty((B, I), F32) for _ in range(4))
+            z["dbx"], z["gat"], z["dx"] = (np.empty((B, I), F32) for _ in range(3))
             z["Wf"] = np.empty((K + 1, I, O), F32)             # (K+1, I, O)
             self.layers.append(z)
 
@@ -115,18 +122,7 @@ class StraightLine:
         flat, idx = X.reshape(-1), z["idx"].reshape(-1)
         for r in range(k + 1):
             flat[r * I:][idx] = z["val"][r]                    # X[b, span + r, i]
-        sig = z["sig"]
-        np.multiply(x, 0.5, out=sig)
-        np.tanh(sig, out=sig)
-        np.add(sig, 1, out=sig)
-        np.multiply(sig, 0.5, out=sig)                         # sigmoid(x)
-        np.multiply(x, sig, out=X[:, K, :])                    # silu(x)
-        if deriv:
-            db = z["dbx"]
-            np.subtract(1, sig, out=db)
-            np.multiply(db, x, out=db)
-            np.add(db, 1, out=db)
-            np.multiply(db, sig, out=db)                       # silu'(x)
+        _base("silu", x, X[:, K, :], z["dbx"] if deriv else None, self.ws)   # silu(x), silu'(x)
         Wf = z["Wf"]
         np.multiply(z["coef"].transpose(2, 0, 1), z["w_s"], out=Wf[:K])   # (K, I, O)
         np.copyto(Wf[K], z["w_b"])
@@ -158,41 +154,17 @@ class StraightLine:
         h = x
         for l, z in enumerate(self.layers):
             h = self.forward(z, h, deriv=l > 0)
-        if y.ndim == 2:                                        # mean squared error
-            d = h - y                                          # (B, O)
-            loss = float(d.reshape(-1) @ d.reshape(-1)) / d.size
-            np.multiply(d, F32(2 / d.size), out=d)             # dL/dout
-        else:                                                  # cross-entropy on labels
-            B, rows = h.shape[0], np.arange(h.shape[0])
-            z = h - h.max(axis=1, keepdims=True)               # (B, O) shifted logits
-            d = np.exp(z)                                      # (B, O)
-            s = d.sum(axis=1, keepdims=True)                   # (B, 1)
-            loss = float(np.mean(np.log(s[:, 0]) - z[rows, y]))
-            np.divide(d, s, out=d)                             # softmax
-            d[rows, y] -= 1
-            np.multiply(d, F32(1 / B), out=d)                  # dL/dout
+        loss, d = get_loss("mse" if y.ndim == 2 else "ce", checked=False)(h, y)   # d = dL/dout
         for l in reversed(range(len(self.layers))):
             d = self.backward(self.layers[l], d, input_grad=l > 0)
         return loss
 
-    def step(self, x, y, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
-        """``gradients`` then Adam on the flat arrays (13 NumPy calls)."""
+    def step(self, x, y):
+        """``gradients`` then Adam (lr 1e-3) on the flat arrays: 13 NumPy calls in all."""
         loss = self.gradients(x, y)
         self.t += 1
-        g, m, v, t1, t2 = self.g, self.m, self.v, self.t1, self.t2
-        np.multiply(g, F32(1 - b1), out=t1)
-        np.multiply(m, F32(b1), out=m)
-        np.add(m, t1, out=m)
-        np.multiply(g, g, out=t1)
-        np.multiply(t1, F32(1 - b2), out=t1)
-        np.multiply(v, F32(b2), out=v)
-        np.add(v, t1, out=v)
-        np.multiply(v, F32(1 / (1 - b2 ** self.t)), out=t1)
-        np.sqrt(t1, out=t1)
-        np.add(t1, F32(eps), out=t1)
-        np.divide(m, t1, out=t2)
-        np.multiply(t2, F32(lr / (1 - b1 ** self.t)), out=t2)
-        np.subtract(self.P, t2, out=self.P)
+        self.adam._direction(self.g, self.m, self.v, self.t, self.w)   # numpykan's Adam rule
+        np.subtract(self.P, self.w, out=self.P)
         return loss
 
 
