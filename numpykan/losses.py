@@ -285,3 +285,9 @@ def get_loss(name, checked=True):
         valid = ", ".join(repr(n) for n in _LOSSES)
         raise ValueError(f"unknown loss name {name!r}; valid names are {valid}") from None
     return fn if checked else _UNCHECKED[fn]
+
+
+def _takes_labels(name):
+    """True if the loss ``name`` (any case, as :func:`get_loss` reads it) takes integer
+    class labels, False if it takes targets shaped like the output."""
+    return get_loss(name) is cross_entropy

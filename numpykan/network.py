@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .grids import _check_x
-from .losses import get_loss
+from .losses import _takes_labels, get_loss
 
 __all__ = ["Network", "check_input", "check_target", "check_output"]
 
@@ -27,7 +27,7 @@ def check_input(x, width, dtype, name="x"):
 def check_target(y, loss, batch, out, dtype, name="y"):
     """Validate targets: ``(B, out)`` floats for ``mse``, ``(B,)`` int labels for ``ce``."""
     y = np.asarray(y)
-    if loss in ("ce", "cross_entropy"):
+    if _takes_labels(loss):
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if y.ndim != 1 or y.shape[0] != batch:
@@ -109,14 +109,14 @@ class Network:
 
     def evaluate(self, x, y, loss="mse"):
         """Prediction loss on ``(x, y)`` (and accuracy for ``ce``) -> dict."""
-        fn = get_loss(loss)
+        fn = get_loss(loss, checked=False)     # targets and outputs are checked here
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
         out = self.predict(x)
         check_output(out)
         value, _ = fn(out, y)
         result = {"loss": value}
-        if loss in ("ce", "cross_entropy"):
+        if _takes_labels(loss):
             result["acc"] = float(np.mean(out.argmax(axis=1) == y))
         return result
 

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from .losses import get_loss
+from .losses import _takes_labels, get_loss
 from .network import check_target
 from .optim import get_optimizer
 
@@ -133,7 +133,7 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
         x_test = model._input(dataset["test_input"], "test_input")
         y_test = check_target(dataset["test_label"], loss, x_test.shape[0], model.width[-1],
                               model.dtype, "test_label")
-    is_ce = loss in ("ce", "cross_entropy")
+    is_ce = _takes_labels(loss)
     if steps is not None and epochs is not None:
         raise ValueError(f"give steps or epochs, not both (got steps={steps}, epochs={epochs})")
     batch = n if batch in (-1, None) or batch > n else int(batch)

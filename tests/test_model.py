@@ -432,3 +432,17 @@ def test_refine_reproduces_the_model_on_the_base_interval():
         break                                                      # layer 0: all of x is inside
     # the refined model trains on
     fine.fit(data, steps=2, update_grid=False, verbose=False)
+
+
+def test_loss_names_are_read_in_any_case():
+    """``get_loss`` reads "CE" as "ce"; the label checks of loss_and_grad, evaluate and fit agree."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (8, 2))
+    labels = rng.integers(0, 3, 8)
+    model = KAN([2, 3, 3], grid=3, k=2, seed=0)
+    assert model.loss_and_grad(x, labels, loss="CE") == model.loss_and_grad(x, labels, loss="ce")
+    assert model.evaluate(x, labels, loss="Cross_Entropy") == model.evaluate(x, labels, loss="ce")
+    data = {"train_input": x, "train_label": labels, "test_input": x, "test_label": labels}
+    runs = [KAN([2, 3, 3], grid=3, k=2, seed=0).fit(data, steps=3, loss=name, update_grid=False)
+            for name in ("ce", "CE")]
+    assert runs[0]["train_loss"] == runs[1]["train_loss"]
