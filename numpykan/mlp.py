@@ -94,8 +94,9 @@ class MLP(Network):
         return (f"MLP(width={self.width}, activation={self.config['activation']!r}, "
                 f"parameters={self.num_parameters()})")
 
-    def forward(self, x):
-        h = self._input(x)
+    def forward(self, x, check=True):
+        """Output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; ``check=False`` skips validating ``x``."""
+        h = self._input(x) if check else x
         for layer in self.layers:
             h = layer.forward(h)
         return h
@@ -119,7 +120,7 @@ class MLP(Network):
         fn = get_loss(loss, checked=False)   # targets and outputs are checked here
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
-        out = self.forward(x)
+        out = self.forward(x, check=False)                    # x checked above
         check_output(out)
         value, dout = fn(out, y)
         self.backward(dout, input_grad=input_grad)
