@@ -25,7 +25,7 @@ def exp_sin(x):
 
 def cmd_demo(args):
     from . import KAN, create_dataset
-    from .plot import plot_fit_2d, plot_history, pyplot
+    from .interpretation.plot import plot_fit_2d, plot_history, pyplot
 
     print("numpykan demo: KAN [2, 5, 1], G=5, k=3 on f(x, y) = exp(sin(pi x) + y^2)")
     data = create_dataset(exp_sin, n_var=2, train_num=1000, test_num=1000, seed=args.seed)

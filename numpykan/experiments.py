@@ -145,7 +145,7 @@ def exp_sin(x):
 
 
 def _toy_data(f, seed, quick):
-    from .datasets import create_dataset
+    from .data.datasets import create_dataset
     n = 200 if quick else 1000
     return create_dataset(f, n_var=2, train_num=n, test_num=n, seed=seed)
 
@@ -161,7 +161,7 @@ def _steps_per_epoch(n, batch):
 def _loss_bands(path, curves, series, seeds, title):
     """Train and test MSE side by side: per series ``(name, color, label)``, the mean over seeds
     as a line and the min-max range as a band; saved to ``path``."""
-    from .plot import plot_mean_band, pyplot
+    from .interpretation.plot import plot_mean_band, pyplot
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, key in zip(axes, ("train_loss", "test_loss")):
@@ -257,7 +257,7 @@ def run_xy(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=None, lamb=
 
 
 def _schedule(num, start, stop):
-    from .train import grid_update_steps
+    from .training.train import grid_update_steps
     return grid_update_steps(True, num, start, stop)
 
 
@@ -424,8 +424,8 @@ def run_image(out=None, seeds=1, quick=False, image=None, size=None, epochs=None
     against the (resized) image in [0, 1], over every pixel.
     """
     from . import KAN, MLP
-    from .images import image_dataset, load_image, psnr, sample_image
-    from .plot import plot_images, pyplot
+    from .data.images import image_dataset, load_image, psnr, sample_image
+    from .interpretation.plot import plot_images, pyplot
     t0 = time.perf_counter()
     out = _prepare(out, "image", seeds)
     size = (16 if quick else 64) if size is None else int(size)
@@ -562,8 +562,8 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
         from 93.66% to 94.42% (seed 0), so they are on by default.
     """
     from . import KAN, MLP
-    from .mnist import load_mnist
-    from .plot import pyplot
+    from .data.mnist import load_mnist
+    from .interpretation.plot import pyplot
     t0 = time.perf_counter()
     out = _prepare(out, "mnist", seeds)
     epochs = (2 if quick else 20) if epochs is None else int(epochs)

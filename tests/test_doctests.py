@@ -8,7 +8,7 @@ import pytest
 
 import numpykan
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(numpykan.__path__, "numpykan."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(numpykan.__path__, "numpykan."))
 
 
 @pytest.mark.parametrize("name", ["numpykan"] + MODULES)

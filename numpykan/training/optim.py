@@ -41,74 +41,14 @@ Minimize :math:`f(w) = (w - 3)^2`, whose gradient is :math:`2 (w - 3)`:
 3.0
 """
 
-from collections.abc import Mapping
-import math
-import numbers
-
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get_optimizer"]
+from ..validation import check_nonnegative as _check_nonnegative, check_positive as _check_positive
+from ..validation import check_unit_interval as _check_unit_interval
+from .lbfgs import LBFGS
+from .protocol import check_groups as _check_groups
 
-_PROTOCOL = (
-    "parameters must be a list of (params, grads) pairs of dicts, one pair per layer, "
-    "e.g. model.parameters() -> [({'coef': ndarray, ...}, {'coef': ndarray, ...}), ...]"
-)
-
-
-def _check_groups(parameters):
-    """Validate the (params, grads) protocol; return the pairs as a list of tuples."""
-    if isinstance(parameters, Mapping) or isinstance(parameters, (str, bytes, np.ndarray)):
-        raise TypeError(f"{_PROTOCOL}; got a {type(parameters).__name__}")
-    try:
-        groups = list(parameters)
-    except TypeError:
-        raise TypeError(f"{_PROTOCOL}; got a {type(parameters).__name__}") from None
-    out = []
-    for i, pair in enumerate(groups):
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2
-                and isinstance(pair[0], Mapping) and isinstance(pair[1], Mapping)):
-            raise TypeError(f"{_PROTOCOL}; item {i} is a {type(pair).__name__}, not such a pair")
-        params, grads = pair
-        for key, p in params.items():
-            if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
-                what = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
-                raise TypeError(
-                    f"params[{key!r}] of pair {i} must be a floating-point ndarray "
-                    f"(it is updated in place), got {what}"
-                )
-        out.append((params, grads))
-    return out
-
-
-def _check_real(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _check_positive(value, name):
-    value = _check_real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _check_nonnegative(value, name):
-    value = _check_real(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def _check_unit_interval(value, name):
-    value = _check_real(value, name)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must lie in [0, 1), got {value}")
-    return value
-
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "get_optimizer"]
 
 def _check_betas(betas):
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
@@ -484,7 +424,7 @@ class AdamW(Adam):
         return g
 
 
-_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "lbfgs": LBFGS}
 
 
 def get_optimizer(name, parameters, **kw):
@@ -516,9 +456,3 @@ def get_optimizer(name, parameters, **kw):
     return cls(parameters, **kw)
 
 
-# L-BFGS needs a closure rather than gradients alone, so it has its own module;
-# it imports this module's checks (defined above), hence the import at the end.
-from .lbfgs import LBFGS  # noqa: E402
-
-_OPTIMIZERS["lbfgs"] = LBFGS
-__all__.append("LBFGS")

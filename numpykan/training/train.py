@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
+from ..validation import check_target
 from .losses import _takes_labels, get_loss
-from .network import check_target
 from .optim import get_optimizer
 
 __all__ = ["fit", "grid_update_steps"]

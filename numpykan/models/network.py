@@ -1,59 +1,21 @@
-"""What every numpykan model shares: input checks, parameters, loss and gradient, fit.
+"""What every numpykan model shares: parameters, state, predict, evaluate, fit.
 
 A model is a list of ``layers``; each layer has ``params`` and ``grads`` dicts
 with the same keys, ``forward(x)`` that caches, and ``backward(dy)`` that fills
 ``grads`` and returns ``dL/dx``. :class:`~numpykan.KAN` and
-:class:`~numpykan.MLP` both build on :class:`Network`.
+:class:`~numpykan.MLP` both build on :class:`Network`. The checks of model
+inputs and targets live in :mod:`numpykan.validation` (re-exported here).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .grids import _check_x
-from .losses import _takes_labels, get_loss
+from ..training.losses import _takes_labels, get_loss
+from ..training.train import fit as _fit
+from ..validation import check_input, check_output, check_target
 
 __all__ = ["Network", "check_input", "check_target", "check_output"]
-
-
-def check_input(x, width, dtype, name="x"):
-    """Validate a model input ``(B, width)``: 2-D, numeric (bool too), non-empty, finite; cast to ``dtype``."""
-    x = _check_x(x, width, name, kinds="fiub")                 # the checks every evaluator runs
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} is empty (shape {x.shape})")
-    return x.astype(dtype, copy=False)
-
-
-def check_target(y, loss, batch, out, dtype, name="y"):
-    """Validate targets: ``(B, out)`` floats for ``mse``, ``(B,)`` int labels for ``ce``."""
-    y = np.asarray(y)
-    if _takes_labels(loss):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1 or y.shape[0] != batch:
-            raise ValueError(f"{name} must be integer labels of shape ({batch},), got shape {y.shape}")
-        if y.dtype.kind == "f" and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        if y.dtype.kind not in "iu":
-            raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
-        if y.min() < 0 or y.max() >= out:
-            raise ValueError(f"{name} labels must be in [0, {out}), got range "
-                             f"[{y.min()}, {y.max()}]")
-        return y
-    if y.ndim == 1 and out == 1:
-        y = y[:, None]
-    if y.shape != (batch, out):
-        raise ValueError(f"{name} must have shape ({batch}, {out}), got shape {y.shape}")
-    if not np.isfinite(y).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    return y.astype(dtype, copy=False)
-
-
-def check_output(out):
-    """Raise ``FloatingPointError`` if a model output is NaN or inf (the parameters diverged)."""
-    if not np.isfinite(out).all():
-        raise FloatingPointError("the model's output is not finite: its parameters have "
-                                 "diverged (try a smaller learning rate)")
 
 
 class Network:
@@ -122,5 +84,4 @@ class Network:
 
     def fit(self, dataset, **kwargs):
         """Train on ``dataset``; see :func:`numpykan.train.fit` for the arguments."""
-        from .train import fit
-        return fit(self, dataset, **kwargs)
+        return _fit(self, dataset, **kwargs)

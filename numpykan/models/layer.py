@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bspline
+from ..splines import bspline
+from ..splines.grids import _check_int, _check_x
 from .activations import get_base
-from .grids import _check_int, _check_x
 
 __all__ = ["KANLayer", "forward", "backward", "activations", "activations_backward"]
 

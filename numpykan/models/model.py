@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bspline, checkpoint
+from ..splines import bspline
+from ..training.losses import get_loss
+from ..training.regularization import edge_norms, l1_entropy
+from . import checkpoint
 from .layer import KANLayer, _check_dtype
-from .losses import get_loss
 from .network import Network, check_output, check_target
-from .regularization import edge_norms, l1_entropy
 
 __all__ = ["KAN"]
 
@@ -269,32 +270,32 @@ class KAN(Network):
     # -- plots and formulas (see numpykan.plot and numpykan.symbolic) ---------------------
     def plot(self, path=None, x=None, **kwargs):
         """The network drawn with every edge's curve; see :func:`numpykan.plot.plot_network`."""
-        from .plot import plot_network
+        from ..interpretation.plot import plot_network
         return plot_network(self, path=path, x=x, **kwargs)
 
     def plot_edge(self, l, i, j, x=None, **kwargs):
         """One edge's curve ``phi_lij``; see :func:`numpykan.plot.plot_edge`."""
-        from .plot import plot_edge
+        from ..interpretation.plot import plot_edge
         return plot_edge(self, l, i, j, x=x, **kwargs)
 
     def suggest_symbolic(self, l, i, j, topk=5, lib=None, **kwargs):
         """Library functions ranked for edge ``(l, i, j)``; see :func:`numpykan.symbolic_edges.suggest_symbolic`."""
-        from .symbolic_edges import suggest_symbolic
+        from ..interpretation.symbolic_edges import suggest_symbolic
         return suggest_symbolic(self, l, i, j, topk=topk, lib=lib, **kwargs)
 
     def fix_symbolic(self, l, i, j, name, **kwargs):
         """Freeze edge ``(l, i, j)`` to ``c f(a x + b) + d``; see :func:`numpykan.symbolic_edges.fix_symbolic`."""
-        from .symbolic_edges import fix_symbolic
+        from ..interpretation.symbolic_edges import fix_symbolic
         return fix_symbolic(self, l, i, j, name, **kwargs)
 
     def auto_symbolic(self, lib=None, r2_threshold=0.9, **kwargs):
         """Freeze every live edge to its best formula; see :func:`numpykan.symbolic_edges.auto_symbolic`."""
-        from .symbolic_edges import auto_symbolic
+        from ..interpretation.symbolic_edges import auto_symbolic
         return auto_symbolic(self, lib=lib, r2_threshold=r2_threshold, **kwargs)
 
     def symbolic_formula(self, var_names=None, precision=4, **kwargs):
         """One formula string per output; see :func:`numpykan.symbolic_edges.symbolic_formula`."""
-        from .symbolic_edges import symbolic_formula
+        from ..interpretation.symbolic_edges import symbolic_formula
         return symbolic_formula(self, var_names=var_names, precision=precision, **kwargs)
 
     # -- checkpoints ------------------------------------------------------------------
@@ -341,7 +342,7 @@ class KAN(Network):
             layer.mask = arrays[f"layer{l}.mask"].astype(model.dtype)
             prefix = f"layer{l}.symbolic."
             if any(name.startswith(prefix) for name in arrays):
-                from .symbolic_edges import SymbolicEdges
+                from ..interpretation.symbolic_edges import SymbolicEdges
                 layer.symbolic = SymbolicEdges.from_arrays(
                     {name[len(prefix):]: a for name, a in arrays.items() if name.startswith(prefix)},
                     layer)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..training.losses import get_loss
 from . import checkpoint
 from .activations import BASE_FUNCTIONS
 from .layer import _check_dtype, times_transpose
-from .losses import get_loss
 from .model import _check_width
 from .network import Network, check_output, check_target
 

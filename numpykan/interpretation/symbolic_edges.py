@@ -275,8 +275,8 @@ def edge_inputs(model, l, i, x=None, n=201):
 
 def edge_values(layer, i, j, xi):
     """``phi_ij`` at the 1-D points ``xi``: masked spline edge plus formula edge, float64."""
-    from . import bspline
-    from .activations import get_base
+    from ..splines import bspline
+    from ..models.activations import get_base
     xi = np.asarray(xi, dtype=np.float64)
     base, _ = get_base(layer.base_fun)
     s = bspline.evaluate(xi[:, None], layer.grid[i:i + 1].astype(np.float64),

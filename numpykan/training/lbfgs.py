@@ -11,7 +11,8 @@ import numbers
 
 import numpy as np
 
-from .optim import _check_groups, _check_nonnegative, _check_positive
+from ..validation import check_nonnegative as _check_nonnegative, check_positive as _check_positive
+from .protocol import check_groups as _check_groups
 
 __all__ = ["LBFGS"]
 

@@ -1,0 +1,1 @@
+"""Interpretation: the symbolic library and fits, formula edges in a network, plots."""
