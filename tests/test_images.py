@@ -149,3 +149,52 @@ def test_sample_image_needs_no_pillow_and_jpeg_says_so():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_size_for_short_side_keeps_aspect():
+    assert ds.size_for_short_side((512, 512), 256) == (256, 256)
+    assert ds.size_for_short_side((617, 778), 256) == (256, 323)     # The Starry Night
+    assert ds.size_for_short_side((778, 617), 256) == (323, 256)
+    with pytest.raises(ValueError, match="short_side must be an int >= 1"):
+        ds.size_for_short_side((4, 4), 0)
+
+
+def test_holdout_lattice_partitions_and_surrounds():
+    mask = ds.holdout_mask((7, 10), 2)
+    assert mask.sum() == 3 * 5 and mask[1, 1] and not mask[0, 0] and not mask[1, 2]
+    r, c = np.nonzero(mask)
+    padded = np.pad(mask, 1)
+    for dr in (-1, 0, 1):                                  # no two held-out pixels touch
+        for dc in (-1, 0, 1):
+            if dr or dc:
+                assert not padded[r + 1 + dr, c + 1 + dc].any()
+    assert ds.holdout_mask((9, 9), 3).sum() == 9            # block centres
+    img = np.random.default_rng(0).random((7, 10))
+    d = image_dataset(img, holdout_every=2)
+    assert sorted(np.r_[d["train_index"], d["test_index"]]) == list(range(70))
+    np.testing.assert_array_equal(d["test_index"], np.flatnonzero(mask.ravel()))
+    np.testing.assert_array_equal(d["test_label"][:, 0], img[mask])
+    np.testing.assert_array_equal(d["test_input"], ds.pixel_coordinates((7, 10))[mask.ravel()])
+    with pytest.raises(ValueError, match="holdout_every must be an int >= 2"):
+        image_dataset(img, holdout_every=1)
+    with pytest.raises(ValueError, match="not both"):
+        image_dataset(img, holdout_every=2, test_fraction=0.1)
+
+
+def test_colour_dataset_has_three_outputs():
+    rgba = np.random.default_rng(0).integers(0, 256, (4, 5, 4), dtype=np.uint8)
+    d = image_dataset(rgba, gray=False)
+    assert d["train_label"].shape == (20, 3)                 # alpha dropped
+    np.testing.assert_array_equal(d["train_label"], rgba[:, :, :3].reshape(20, 3) / 255)
+    gray = image_dataset(rgba[:, :, 0], gray=False)          # a gray picture stays one output
+    assert gray["train_label"].shape == (20, 1)
+
+
+def test_neighbour_mean_baseline():
+    from numpykan.experiments import neighbour_mean
+    img = np.arange(25, dtype=float).reshape(5, 5)           # linear: the mean is exact inside
+    mask = ds.holdout_mask(img.shape, 2)
+    np.testing.assert_allclose(neighbour_mean(img, mask)[:, 0], img[mask])
+    corner = np.zeros((3, 3), bool)
+    corner[0, 0] = True                                      # two neighbours only
+    assert neighbour_mean(img[:3, :3], corner)[0, 0] == (img[0, 1] + img[1, 0]) / 2

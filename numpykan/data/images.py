@@ -12,7 +12,8 @@ import numpy as np
 
 from .datasets import _check_float_dtype
 
-__all__ = ["LUMA_WEIGHTS", "load_image", "SAMPLE_IMAGES", "sample_image", "image_dataset", "psnr"]
+__all__ = ["LUMA_WEIGHTS", "load_image", "SAMPLE_IMAGES", "sample_image", "size_for_short_side",
+           "pixel_coordinates", "holdout_mask", "image_dataset", "psnr"]
 
 # ---------------------------------------------------------------------------
 # Images
@@ -232,30 +233,100 @@ def sample_image(name="jacksboro_fault_dem", size=None):
     return z
 
 
-def image_dataset(img, test_fraction=0.0, seed=0, dtype=np.float64):
+def size_for_short_side(shape, short_side):
+    """``(h, w)`` of an image of ``shape`` resized so that its shorter side is ``short_side``.
+
+    The aspect ratio is kept (the longer side is rounded to the nearest pixel), so a
+    square stays square: ``(512, 512) -> (256, 256)``, ``(617, 778) -> (256, 323)``.
+    """
+    if isinstance(short_side, bool) or not isinstance(short_side, (int, np.integer)) \
+            or short_side < 1:
+        raise ValueError(f"short_side must be an int >= 1, got {short_side!r}")
+    H, W = int(shape[0]), int(shape[1])
+    if H <= W:
+        return int(short_side), max(1, int(round(W * short_side / H)))
+    return max(1, int(round(H * short_side / W))), int(short_side)
+
+
+def pixel_coordinates(shape, dtype=np.float64):
+    """Inputs ``[x, y]`` of every pixel of an ``(H, W)`` image, in raster order.
+
+    Returns
+    -------
+    ndarray, shape (H * W, 2)
+        Pixel ``(r, c)`` (row ``r``, column ``c``) is row ``r W + c`` and sits at
+        ``x = -1 + 2 c / (W - 1)``, ``y = -1 + 2 r / (H - 1)``.
+    """
+    H, W = int(shape[0]), int(shape[1])
+    ys, xs = np.meshgrid(np.linspace(-1.0, 1.0, H), np.linspace(-1.0, 1.0, W),
+                         indexing="ij")                     # (H, W) each
+    return np.stack([xs.ravel(), ys.ravel()], axis=1).astype(dtype)   # (H*W, 2): [x, y]
+
+
+def holdout_mask(shape, every):
+    """Boolean ``(H, W)`` mask of the held-out pixels: one pixel of every ``every x every`` block.
+
+    Pixel ``(r, c)`` is held out when ``r % every == every // 2`` and
+    ``c % every == every // 2``: the centre of each block, so every held-out pixel
+    has trained pixels on all sides (its 8 neighbours are trained for ``every >= 2``),
+    and the held-out pixels form a regular lattice covering the whole picture. About
+    ``1 / every^2`` of the pixels are held out (25% for ``every = 2``).
+    """
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 2:
+        raise ValueError(f"holdout_every must be an int >= 2, got {every!r}")
+    H, W = int(shape[0]), int(shape[1])
+    rows = np.arange(H) % every == every // 2               # (H,)
+    cols = np.arange(W) % every == every // 2               # (W,)
+    return rows[:, None] & cols[None, :]                    # (H, W)
+
+
+def _channels(a, gray, source):
+    """(H, W) or (H, W, C) in [0, 1] -> (H, W, C') with C' = 1 (gray) or 3 (colour)."""
+    if a.ndim == 2:
+        return a[:, :, None]
+    if a.ndim != 3 or not 1 <= a.shape[2] <= 4:
+        raise ValueError(f"{source}: expected an image of shape (H, W) or (H, W, C) with "
+                         f"C in 1..4, got {a.shape}")
+    if gray or a.shape[2] <= 2:                              # gray (+ alpha) stays gray
+        return _to_gray(a, source)[:, :, None]
+    return a[:, :, :3]                                       # RGB(A) -> RGB
+
+
+def image_dataset(img, test_fraction=0.0, seed=0, dtype=np.float64, gray=True,
+                  holdout_every=None):
     """Turn an image into a regression dataset ``(x, y) -> intensity``.
 
     Parameters
     ----------
     img : array_like or str or path-like
-        Image of shape (H, W) or (H, W, C) (converted to gray), values in [0, 1]
-        (uint8 is divided by 255); a path is read with :func:`load_image`.
+        Image of shape (H, W) or (H, W, C), values in [0, 1] (uint8 is divided by
+        255); a path is read with :func:`load_image`.
     test_fraction : float
         Fraction of pixels, chosen at random, held out as the test split, in [0, 1).
-        With 0 the test split is the train split (every pixel).
+        With 0 (and no ``holdout_every``) the test split is the train split (every pixel).
     seed : int
         Seed of the random split.
     dtype : numpy floating dtype
         dtype of inputs and labels.
+    gray : bool
+        True: one output, the gray value (RGB -> BT.601 luma). False: a colour
+        image keeps its three channels R, G, B (alpha dropped) as three outputs; a
+        gray image still has one.
+    holdout_every : int, optional
+        Hold out the regular lattice of :func:`holdout_mask` (one pixel in every
+        ``holdout_every x holdout_every`` block) instead of a random fraction; the
+        held-out pixels are the test split, the others the train split.
 
     Returns
     -------
     dict
-        ``"train_input"`` (N_train, 2), ``"train_label"`` (N_train, 1),
-        ``"test_input"`` (N_test, 2), ``"test_label"`` (N_test, 1),
+        ``"train_input"`` (N_train, 2), ``"train_label"`` (N_train, C),
+        ``"test_input"`` (N_test, 2), ``"test_label"`` (N_test, C),
         ``"train_index"``/``"test_index"`` (flat pixel indices ``r W + c``, int64),
-        ``"shape"``: (H, W). With ``test_fraction=0`` the rows are in raster order,
-        so ``model(d["train_input"]).reshape(d["shape"])`` is the predicted image.
+        ``"shape"``: (H, W) (the image shape without channels), with ``C = 1`` when
+        ``gray`` else the number of colour channels. With ``test_fraction=0`` and no
+        ``holdout_every`` the rows are in raster order, so
+        ``model(d["train_input"]).reshape(d["shape"])`` is the predicted gray image.
 
     Notes
     -----
@@ -265,26 +336,29 @@ def image_dataset(img, test_fraction=0.0, seed=0, dtype=np.float64):
     bottom-right one ``(1, 1)``. Inputs are ``[x, y]``.
     """
     if isinstance(img, (str, os.PathLike)):
-        img = load_image(img, gray=True)
+        img = load_image(img, gray=gray)
     a = _to_unit_float(img, "img")
-    if a.ndim == 3:
-        a = _to_gray(a, "img")                              # (H, W, C) -> (H, W)
-    if a.ndim != 2:
+    if a.ndim not in (2, 3):
         raise ValueError(f"img must be 2-D after gray conversion, got shape {a.shape}")
-    H, W = a.shape
+    a = _channels(a, gray, "img")                           # (H, W, C)
+    H, W, C = a.shape
     if H < 2 or W < 2:
-        raise ValueError(f"img must be at least 2 x 2 pixels, got {a.shape}")
+        raise ValueError(f"img must be at least 2 x 2 pixels, got {a.shape[:2]}")
     test_fraction = float(test_fraction)
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in [0, 1), got {test_fraction}")
+    if holdout_every is not None and test_fraction > 0.0:
+        raise ValueError(f"give test_fraction or holdout_every, not both (got "
+                         f"{test_fraction} and {holdout_every})")
     dt = _check_float_dtype(dtype)
 
-    ys, xs = np.meshgrid(np.linspace(-1.0, 1.0, H), np.linspace(-1.0, 1.0, W),
-                         indexing="ij")                     # (H, W) each
-    inputs = np.stack([xs.ravel(), ys.ravel()], axis=1)     # (H*W, 2): [x, y]
-    labels = a.reshape(-1, 1)                               # (H*W, 1)
+    inputs = pixel_coordinates((H, W))                      # (H*W, 2): [x, y]
+    labels = a.reshape(H * W, C)                            # (H*W, C)
     index = np.arange(H * W)
-    if test_fraction > 0.0:
+    if holdout_every is not None:
+        held = holdout_mask((H, W), holdout_every).ravel()  # (H*W,)
+        test_idx, train_idx = index[held], index[~held]
+    elif test_fraction > 0.0:
         n_test = max(1, int(round(test_fraction * H * W)))
         perm = np.random.default_rng(seed).permutation(H * W)
         test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
