@@ -26,6 +26,7 @@ _MODULES = {
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
     "losses": "training.losses", "regularization": "training.regularization",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
+    "resumable": "training.resumable",
     "gradcheck": "training.gradcheck",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
