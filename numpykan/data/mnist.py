@@ -67,7 +67,20 @@ _urlopen = urllib.request.urlopen
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """Data files are neither on disk nor downloadable (an ``OSError``)."""
+    """Data files are neither on disk nor downloadable (an ``OSError``).
+
+    Besides the message, the parts of it, so that a caller (the command line) can
+    say the same in its own words: ``missing`` (file names), ``searched`` (folders),
+    ``download_errors`` (one text per failed attempt; empty if none was made) and
+    ``cache`` (the folder downloads go to).
+    """
+
+    def __init__(self, message, missing=(), searched=(), download_errors=(), cache=None):
+        super().__init__(message)
+        self.missing = list(missing)
+        self.searched = [str(f) for f in searched]
+        self.download_errors = list(download_errors)
+        self.cache = None if cache is None else str(cache)
 
 
 def read_idx(path):
@@ -287,6 +300,7 @@ def load_mnist(path=None, download=True, flatten=True, scale=(-1.0, 1.0), dtype=
             found[name] = p
     download_errors = []
     if missing and download:
+        new_folders = [f for f in (cache, *cache.parents) if not f.exists()]
         for name in list(missing):
             try:
                 found[name] = _download(name, cache)
@@ -294,6 +308,11 @@ def load_mnist(path=None, download=True, flatten=True, scale=(-1.0, 1.0), dtype=
                 download_errors.append(str(err))
                 break
             missing.remove(name)
+        for folder in new_folders:                 # leave no empty folder behind
+            try:
+                folder.rmdir()                     # only succeeds on an empty folder
+            except OSError:
+                break
     if missing:
         searched = ", ".join(str(f) for f in folders)
         how = ("downloading failed: " + "; ".join(download_errors)) if download else \
@@ -302,7 +321,8 @@ def load_mnist(path=None, download=True, flatten=True, scale=(-1.0, 1.0), dtype=
             f"MNIST files missing: {', '.join(missing)}. Searched: {searched}. {how}. "
             f"Put the four files ({', '.join(MNIST_FILES)}) in one of those folders "
             "(or a folder named by $NUMPYKAN_DATA or the path argument), "
-            "or rerun with network access and download=True.")
+            "or rerun with network access and download=True.",
+            missing=missing, searched=folders, download_errors=download_errors, cache=cache)
 
     arrays = {k: read_idx(p) for k, p in found.items()}
     out = {}
