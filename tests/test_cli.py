@@ -1,10 +1,36 @@
-"""Tests of the ``numpykan`` command."""
+"""Tests of the ``numpykan`` command: the demo, one-line errors, --version, offline quick runs.
 
+Every test here runs with the network off (``offline`` below): MNIST's download
+function and socket connections raise, the MNIST cache points into ``tmp_path``
+and ``$NUMPYKAN_DATA`` is unset, so nothing can reach the network or the real data.
+"""
+
+import io
+import json
 import re
+import socket
 
 import pytest
 
+import numpykan as nk
+from numpykan import mnist as ds
 from numpykan.cli import main
+from numpykan.experiments import EXPERIMENTS, Progress
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path, monkeypatch):
+    """No network, no real data, and a cache folder of the test's own."""
+    def no_network(*args, **kwargs):
+        raise OSError("network disabled in tests")
+
+    monkeypatch.setattr(ds, "_urlopen", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NUMPYKAN_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)                     # default output folders land here
+    return tmp_path
 
 
 def test_demo(tmp_path, capsys):
@@ -20,6 +46,15 @@ def test_demo(tmp_path, capsys):
     assert match, text
     rmse = float(match.group(1))
     assert 0 < rmse < 1.0                                       # 60 Adam steps: measured ~0.3
+    lines = re.findall(r"step +(\d+) +train RMSE (\S+) +test RMSE (\S+)", text)
+    assert [int(s) for s, _, _ in lines] == list(range(6, 61, 6))   # every steps // 10
+    assert float(lines[-1][2]) == pytest.approx(rmse, rel=1e-3)      # the same RMSE as printed
+
+
+def test_demo_quiet_prints_no_loss_lines(tmp_path, capsys):
+    assert main(["demo", "--steps", "20", "--quiet", "--out", str(tmp_path / "q.png")]) == 0
+    text = capsys.readouterr().out
+    assert "train RMSE" not in text and "final test RMSE" in text
 
 
 def test_help_lists_demo(capsys):
@@ -31,12 +66,120 @@ def test_help_lists_demo(capsys):
     assert "usage: numpykan" in text
 
 
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"numpykan {nk.__version__}"
+
+
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "demo" in capsys.readouterr().out
 
 
-def test_unknown_command(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["frobnicate"])
-    assert info.value.code == 2
+FAILURES = [
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["demo", "--steps", "-3"], "argument --steps: must be an integer >= 1, got -3"),
+    (["demo", "--steps", "many"], "argument --steps: expected an integer, got 'many'"),
+    (["demo", "--out", "nodir/x.png"], "--out nodir/x.png: the folder nodir does not exist"),
+    (["reproduce"], "the following arguments are required: EXPERIMENT"),
+    (["reproduce", "xy", "--seeds", "0"], "argument --seeds: must be an integer >= 1, got 0"),
+    (["reproduce", "xy", "--batch", "0"], "argument --batch: must be -1 (full batch)"),
+    (["reproduce", "mnist"], "MNIST not found"),
+    (["reproduce", "mnist", "--data", "empty"], "MNIST not found"),
+    (["reproduce", "image", "--image", "missing.png"], "--image missing.png: "),
+    (["reproduce", "image", "--image", "notes.txt"], "unsupported image type '.txt'"),
+    (["reproduce", "image", "--holdout-every", "1"],
+     "argument --holdout-every: must be an integer >= 2, got 1"),
+]
+
+
+@pytest.mark.parametrize("argv, message", FAILURES, ids=[" ".join(a) for a, _ in FAILURES])
+def test_mistakes_end_in_one_line(argv, message, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("not a picture")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("numpykan: error: ") and message in lines[0], lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    assert "step" not in captured.out and "epoch" not in captured.err   # nothing was trained
+    assert sorted(p.name for p in tmp_path.iterdir()) == before        # no folder left behind
+
+
+def test_mnist_not_found_speaks_of_data_option(capsys):
+    assert main(["reproduce", "mnist", "--data", "elsewhere"]) == 2
+    err = capsys.readouterr().err
+    assert "--data DIR" in err and "elsewhere" in err and "--quick" in err
+    assert "download=True" not in err and "path argument" not in err
+
+
+def test_mnist_failed_download_leaves_no_cache_folder(tmp_path):
+    with pytest.raises(ds.DatasetNotFoundError) as info:
+        nk.load_mnist()
+    assert not (tmp_path / "cache").exists()
+    assert info.value.missing and info.value.download_errors and info.value.cache
+
+
+def test_out_folder_is_created_first_and_kept(tmp_path):
+    assert main(["reproduce", "kan-vs-mlp", "--quick", "--quiet", "--seeds", "1",
+                 "--out", "deep/er/folder"]) == 0
+    assert (tmp_path / "deep/er/folder/results.md").is_file()
+
+
+@pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
+def test_every_quick_run_is_offline_and_stamped(experiment, tmp_path, capsys):
+    """No data, no network: every experiment's --quick runs, and says it was a quick run."""
+    assert main(["reproduce", experiment, "--quick", "--quiet"]) == 0
+    out = tmp_path / "numpykan-results" / experiment
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["quick"] is True
+    assert (out / "results.md").read_text().startswith(
+        f"# numpykan reproduce {experiment} (quick run)")
+    assert any(name.endswith(".png") for name in results["files"])
+    for name in results["files"]:
+        assert (out / name).stat().st_size > 0
+    text = capsys.readouterr().out
+    assert "quick run" in text
+    if experiment == "mnist":
+        assert results["config"]["synthetic"] is True
+        assert "synthetic stand-in for MNIST" in text
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def _feed(progress, epochs):
+    for e in range(1, epochs + 1):
+        progress.epoch(e, epochs, {"train_loss": 0.5 / e, "seconds": 0.01,
+                                   "eval": {"train_psnr": 20.0 + e, "heldout_psnr": 19.0 + e}})
+    progress.close()
+
+
+def test_progress_rewrites_one_line_on_a_terminal():
+    stream = _Stream(tty=True)
+    _feed(Progress("KAN seed 0", stream=stream), 5)
+    text = stream.getvalue()
+    assert text.count("\r") == 5 and text.endswith("\n") and text.count("\n") == 1
+    assert "epoch 5/5" in text and "held-out 24.00 dB" in text and "left" in text
+
+
+def test_progress_prints_plain_periodic_lines_elsewhere():
+    stream = _Stream(tty=False)
+    _feed(Progress("MLP seed 0", stream=stream, interval=3600), 50)
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert len(lines) == 2                                      # first and last epoch only
+    assert lines[0].startswith("MLP seed 0 | epoch 1/50") and "epoch 50/50" in lines[1]
+    stream = _Stream(tty=False)
+    _feed(Progress("off", enabled=False, stream=stream), 3)
+    assert stream.getvalue() == ""

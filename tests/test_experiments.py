@@ -75,23 +75,96 @@ def test_parameter_matching_helpers():
 
 def test_image_quick_psnr(tmp_path):
     r = run(tmp_path, "image")
-    assert {"image_reconstruction.png", "image_loss.png"} <= set(r["files"])
+    assert {"image_reconstruction.png", "image_curves.png"} <= set(r["files"])
     n_kan, n_mlp = (r["summary"][m]["num_parameters"] for m in ("KAN", "MLP"))
     assert abs(n_kan - n_mlp) < 0.03 * n_kan                      # equal size, to 3%
     for p in r["per_seed"]:
         assert np.isfinite(p["psnr_db"]) and p["psnr_db"] > 5.0
+        assert np.isfinite(p["heldout_psnr_db"]) and np.isfinite(p["train_psnr_db"])
         assert p["final_train_loss"] < p["first_train_loss"]
-    assert r["config"]["size"] == [16, 16] and r["config"]["kan"]["update_grid"] is True
+    c = r["config"]
+    assert c["size"] == [16, 19] and c["kan"]["update_grid"] is True   # 344 x 403, short side 16
+    assert c["heldout_pixels"] == 8 * 9 and c["train_pixels"] == 16 * 19 - 72
+    assert c["color"] == "gray" and c["outputs"] == 1
+    assert np.isfinite(r["summary"]["neighbour_mean_heldout_psnr_db"])
+    for model in ("KAN", "MLP"):                                  # PSNR measured along the way
+        assert len(r["curves"][model]["heldout_psnr"][0]) == len(
+            r["curves"][model]["eval_epoch"][0]) >= 2
+    assert "quick run" in (tmp_path / "image" / "results.md").read_text()
 
 
 def test_image_quick_from_npy_path(tmp_path):
     yy, xx = np.mgrid[0:20, 0:20]
     np.save(tmp_path / "disc.npy", ((xx - 10) ** 2 + (yy - 10) ** 2 < 40).astype(np.uint8) * 255)
     r = run(tmp_path, "image", "--image", str(tmp_path / "disc.npy"), "--size", "10",
-            "--epochs", "5", "--no-grid-update")
+            "--epochs", "5", "--no-grid-update", "--no-holdout")
     assert r["config"]["size"] == [10, 10] and r["config"]["image"].endswith("disc.npy")
-    assert r["config"]["kan"]["update_grid"] is False
-    assert all(np.isfinite(p["psnr_db"]) for p in r["per_seed"])
+    assert r["config"]["kan"]["update_grid"] is False and r["config"]["heldout_pixels"] == 0
+    assert all(np.isfinite(p["psnr_db"]) and p["heldout_psnr_db"] is None
+               for p in r["per_seed"])
+
+
+def test_image_quick_colour_fits_three_outputs(tmp_path):
+    rng = np.random.default_rng(0)
+    picture = rng.integers(0, 256, (12, 18, 3), dtype=np.uint8)    # colour, 3:2
+    np.save(tmp_path / "colour.npy", picture)
+    r = run(tmp_path, "image", "--image", str(tmp_path / "colour.npy"), "--size", "8",
+            "--epochs", "2")
+    c = r["config"]
+    assert c["color"] == "rgb" and c["outputs"] == 3 and c["size"] == [8, 12]
+    assert c["kan"]["width"][-1] == 3 and c["mlp"]["width"][-1] == 3
+    r = run(tmp_path / "gray", "image", "--image", str(tmp_path / "colour.npy"), "--size", "8",
+            "--epochs", "2", "--color", "gray")
+    assert r["config"]["outputs"] == 1 and r["config"]["kan"]["width"][-1] == 1
+
+
+def test_image_run_interrupted_and_resumed_is_bit_identical(tmp_path, monkeypatch, capsys):
+    """A quick image run killed after epoch 3 (checkpoints every 2) and resumed ends where an
+    uninterrupted run ends: same model, optimizer state, random state and history."""
+    from numpykan.experiments import Progress
+    from numpykan.models.model import KAN
+    from numpykan.training.resumable import read_checkpoint
+
+    args = ["reproduce", "image", "--quick", "--quiet", "--epochs", "6",
+            "--checkpoint-every", "2", "--eval-every", "1"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    original = Progress.epoch
+
+    def killed_after_epoch_3(self, done, total, info):
+        original(self, done, total, info)
+        if self.label.startswith("KAN") and done == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Progress, "epoch", killed_after_epoch_3)
+    assert main([*args, "--out", str(tmp_path / "b")]) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert read_checkpoint(tmp_path / "b" / "checkpoints" / "seed0-KAN")["epoch"] == 2
+    monkeypatch.setattr(Progress, "epoch", original)
+    assert main([*args, "--out", str(tmp_path / "b")]) == 2          # refuses to overwrite
+    assert "add --resume to continue it" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "b"), "--resume"]) == 0
+
+    for name in ("seed0-KAN", "seed0-MLP"):
+        a, b = (read_checkpoint(tmp_path / run_ / "checkpoints" / name) for run_ in "ab")
+        assert a["epoch"] == b["epoch"] == 6
+        assert a["meta"]["rng"] == b["meta"]["rng"]
+        ha, hb = a["meta"]["history"], b["meta"]["history"]
+        for key in ("epoch", "train_loss", "eval_epoch", "eval", "grid_update_epochs"):
+            assert ha[key] == hb[key], key
+        assert ha["resumed_from"] == [] and hb["resumed_from"] == ([2] if "KAN" in name else [])
+        assert a["optimizer"].keys() == b["optimizer"].keys()
+        for key in a["optimizer"]:
+            np.testing.assert_array_equal(a["optimizer"][key], b["optimizer"][key], err_msg=key)
+        with np.load(a["model_path"]) as fa, np.load(b["model_path"]) as fb:
+            assert fa.files == fb.files
+            for key in fa.files:
+                np.testing.assert_array_equal(fa[key], fb[key], err_msg=key)
+    ra, rb = (json.loads((tmp_path / run_ / "results.json").read_text()) for run_ in "ab")
+    for pa, pb in zip(ra["per_seed"], rb["per_seed"]):
+        for key in ("train_psnr_db", "heldout_psnr_db", "psnr_db", "final_train_loss"):
+            assert pa[key] == pb[key], key
+    kan = KAN.load(read_checkpoint(tmp_path / "b" / "checkpoints" / "seed0-KAN")["model_path"])
+    assert kan.width == [2, 8, 8, 8, 8, 1]
 
 
 def write_idx(path, array):
@@ -147,8 +220,7 @@ def test_mnist_quick_on_tiny_idx_files(tmp_path, tiny_mnist):
 
 
 def test_reproduce_needs_an_experiment(capsys):
-    with pytest.raises(SystemExit):
-        main(["reproduce"])
+    assert main(["reproduce"]) == 2
     assert "EXPERIMENT" in capsys.readouterr().err
 
 
