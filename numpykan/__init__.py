@@ -26,7 +26,7 @@ _MODULES = {
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
     "losses": "training.losses", "regularization": "training.regularization",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
-    "gradcheck": "training.gradcheck",
+    "gradcheck": "training.gradcheck", "progress": "training.progress",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",
