@@ -27,7 +27,7 @@ _MODULES = {
     "losses": "training.losses", "regularization": "training.regularization",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
     "resumable": "training.resumable",
-    "gradcheck": "training.gradcheck",
+    "gradcheck": "training.gradcheck", "progress": "training.progress",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",

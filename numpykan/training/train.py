@@ -21,6 +21,7 @@ import numpy as np
 from ..validation import check_target
 from .losses import _takes_labels, get_loss
 from .optim import get_optimizer
+from .progress import Progress
 
 __all__ = ["fit", "grid_update_steps"]
 
@@ -55,15 +56,11 @@ def _check_dataset(dataset):
                          f"{len(dataset['train_label'])}")
 
 
-def _progress(msg, stream):
-    stream.write("\r" + msg[:120].ljust(120))
-    stream.flush()
-
-
 def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, loss="mse",
         lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0, update_grid=True, grid_update_num=10,
         start_grid_update_step=-1, stop_grid_update_step=50, grid_eps=None, log=1, seed=0,
-        weight_decay=None, verbose=None, callback=None, **opt_kwargs):
+        weight_decay=None, verbose=None, callback=None, progress_stream=None,
+        log_every_seconds=30.0, **opt_kwargs):
     """Train ``model`` on ``dataset`` and return the history.
 
     Parameters
@@ -102,7 +99,15 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
     weight_decay : float, optional
         Passed to the optimizer when given.
     verbose : bool, optional
-        A one-line progress display on stderr; default: when stderr is a terminal.
+        Show progress (epoch/step, losses, steps/s, elapsed and time left; see
+        :mod:`numpykan.training.progress`) on ``progress_stream``. Default: on
+        when that stream is a terminal.
+    progress_stream : file-like, optional
+        Where the progress goes; default ``sys.stderr``. A terminal gets one
+        line redrawn in place; any other stream (a CI log, a file) gets plain
+        lines, one per tenth of the run and at least every ``log_every_seconds``.
+    log_every_seconds : float, default 30
+        See ``progress_stream``.
     callback : callable, optional
         ``callback(step, model, loss)`` after every step.
     **opt_kwargs
@@ -166,8 +171,14 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
     can_update = update_grid and hasattr(model, "update_grid")
     schedule = grid_update_steps(can_update, grid_update_num, start_grid_update_step,
                                  stop_grid_update_step)
+    stream = sys.stderr if progress_stream is None else progress_stream
+    if not hasattr(stream, "write"):
+        raise TypeError(f"progress_stream must be a writable stream, got {type(stream).__name__}")
     if verbose is None:
-        verbose = sys.stderr.isatty()
+        verbose = Progress(1, stream).terminal
+    log_every_seconds = float(log_every_seconds)
+    if not log_every_seconds > 0:
+        raise ValueError(f"log_every_seconds must be > 0, got {log_every_seconds}")
 
     rng = np.random.default_rng(seed)
     history = {"step": [], "train_loss": [], "reg": [], "test_loss": [], "time": []}
@@ -176,6 +187,9 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
     order = None
     sums = dict(loss=0.0, reg=0.0, acc=0.0, count=0)
     t0 = time.perf_counter()
+    progress = Progress(total, stream, per_epoch if epochs is not None else None,
+                        loss_name="ce" if is_ce else "mse",
+                        log_every_seconds=log_every_seconds) if verbose else None
 
     for step in range(total):
         if epochs is not None:
@@ -248,11 +262,10 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
                 if is_ce:
                     history["test_acc"].append(ev["acc"])
             sums = dict(loss=0.0, reg=0.0, acc=0.0, count=0)
-            if verbose:
-                msg = (f"step {step + 1}/{total} | train {history['train_loss'][-1]:.3e}"
-                       + (f" | test {history['test_loss'][-1]:.3e}" if has_test else "")
-                       + (f" | reg {history['reg'][-1]:.3e}" if lamb else ""))
-                _progress(msg, sys.stderr)
-    if verbose:
-        sys.stderr.write("\n")
+        if progress is not None:
+            train = sums["loss"] / sums["count"] if sums["count"] else history["train_loss"][-1]
+            progress.update(step + 1, train, history["test_loss"][-1] if history["test_loss"] else None,
+                            force=not sums["count"])
+    if progress is not None:
+        progress.close()
     return history
