@@ -228,3 +228,28 @@ def test_zero_seeds_is_refused(tmp_path):
     from numpykan.experiments import run_xy
     with pytest.raises(ValueError, match="seeds must be an int >= 1, got 0"):
         run_xy(tmp_path, seeds=0, quick=True)
+
+
+def test_cosine_schedule_reaches_each_step_through_fit():
+    from numpykan.experiments.mnist import _scheduled, lr_at
+    assert lr_at(0, 10, 1e-3, "cosine") == 1e-3
+    assert lr_at(5, 10, 1e-3, "cosine") == pytest.approx(5e-4)
+    assert lr_at(10, 10, 1e-3, "cosine", final_fraction=0.1) == pytest.approx(1e-4)
+    assert lr_at(7, 10, 1e-3, "constant") == 1e-3
+    assert lr_at(3, 10, 1e-3, lambda step, total: 0.5) == 5e-4
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        lr_at(0, 10, 1e-3, "cosin")
+    model = nk.MLP([2, 3, 1], seed=0)
+    opt = nk.Adam(model.parameters(), lr=1.0)
+    seen = []
+    step_lr = opt.step
+
+    def recording_step():
+        seen.append(opt.lr)                       # the lr the update of this step uses
+        step_lr()
+
+    opt.step = recording_step
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 2))
+    model.fit({"train_input": x, "train_label": x[:, :1]}, opt=opt, steps=6, batch=-1,
+              callback=_scheduled(opt, 6, 1e-2, "cosine", 0.0), verbose=False)
+    assert seen == pytest.approx([lr_at(s, 6, 1e-2, "cosine") for s in range(6)])
