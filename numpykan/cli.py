@@ -220,6 +220,10 @@ def main(argv=None):
         sys.stdout.flush()
         sys.stderr.write(f"{PROG}: error: {err}\n")
         return 2
+    except BrokenPipeError:                 # output piped into head & co., which stopped reading
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import numpy as np
 
 from .common import (_check_seeds, _count, _dtype, _finish, _plt, _prepare, _save_figure, _stats,
                      _steps_per_epoch, _summary_line)
-from .registry import _training_options, nonnegative_float, positive_int, register
+from .registry import _training_options, nonnegative_float, positive_int, register, unit_float
 
 
 # ---------------------------------------------------------------------------
@@ -254,6 +254,9 @@ def _mnist_options(p):
                    default=None, help="number of KAN grid updates (default 10)")
     p.add_argument("--grid-update-epochs", dest="grid_update_epochs", type=positive_int,
                    default=None, help="epochs over which they are spread (default 1)")
+    p.add_argument("--grid-eps", dest="grid_eps", type=unit_float, default=None,
+                   help="grid updates: 0 places the knots at sample quantiles, 1 spaces them "
+                        "uniformly over the samples' range (default the model's 0.02)")
     p.add_argument("--weight-decay", dest="weight_decay", type=nonnegative_float,
                    default=None, help="AdamW weight decay (default 0.01)")
     p.add_argument("--lamb", type=nonnegative_float, default=None,

@@ -77,6 +77,14 @@ def nonnegative_float(text):
     return value
 
 
+def unit_float(text):
+    """argparse type: a number in [0, 1]."""
+    value = nonnegative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text}")
+    return value
+
+
 def _training_options(p, seeds, epochs, batch, dtype):
     p.add_argument("--seeds", type=positive_int, default=None,
                    help=f"number of seeds 0..N-1 (default {seeds})")
