@@ -253,3 +253,26 @@ def test_cosine_schedule_reaches_each_step_through_fit():
     model.fit({"train_input": x, "train_label": x[:, :1]}, opt=opt, steps=6, batch=-1,
               callback=_scheduled(opt, 6, 1e-2, "cosine", 0.0), verbose=False)
     assert seen == pytest.approx([lr_at(s, 6, 1e-2, "cosine") for s in range(6)])
+
+
+def test_mnist_grid_updates_from_a_fixed_sample(tmp_path, monkeypatch):
+    """--grid-update-sample N: the updates use the same N images, at fit's steps, not the batches."""
+    from numpykan.models.model import KAN
+    calls = []
+    original = KAN.update_grid
+
+    def spy(self, x, grid_eps=None):
+        calls.append(x.copy())
+        return original(self, x, grid_eps)
+
+    monkeypatch.setattr(KAN, "update_grid", spy)
+    r = run(tmp_path, "mnist", "--models", "KAN", "--grid-update-sample", "50",
+            "--grid-update-num", "3", "--first-seed", "4", "--epochs", "1")
+    assert len(calls) == 3 and all(c.shape == (50, 784) for c in calls)
+    assert all(np.array_equal(c, calls[0]) for c in calls)
+    assert [p["seed"] for p in r["per_seed"]] == [4]
+    assert r["config"]["kan"]["grid_update_sample"] == 50
+    calls.clear()
+    run(tmp_path / "batches", "mnist", "--models", "KAN", "--grid-update-num", "3",
+        "--epochs", "1")
+    assert len(calls) == 3 and all(c.shape == (64, 784) for c in calls)   # the step's batch

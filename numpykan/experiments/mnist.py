@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from .common import (_check_seeds, _count, _dtype, _finish, _plt, _prepare, _save_figure, _stats,
-                     _steps_per_epoch, _summary_line)
+from .common import (_check_seeds, _count, _dtype, _finish, _plt, _prepare, _save_figure,
+                     _schedule, _stats, _steps_per_epoch, _summary_line)
 from .registry import _training_options, nonnegative_float, positive_int, register, unit_float
 
 
@@ -65,11 +65,31 @@ def _scheduled(optimizer, total, lr, schedule, final_fraction):
     return callback
 
 
+def _grid_updates_from_sample(model, x_train, n, seed, grid_eps, callback, steps):
+    """Grid updates from ``n`` fixed training images before each step of ``steps``, via fit's callback.
+
+    The update before step 0 happens here; fit calls ``callback(step, ...)`` after
+    step ``step``, which updates the grid before step ``step + 1`` when that is in
+    ``steps`` (fit's own schedule updates at the same steps, from the step's batch),
+    then calls ``callback`` (the learning-rate schedule).
+    """
+    rng = np.random.default_rng([seed, 1])
+    sample = x_train[np.sort(rng.choice(len(x_train), min(n, len(x_train)), replace=False))]
+    if 0 in steps:
+        model.update_grid(sample, grid_eps)
+
+    def with_grid_updates(step, model_, loss):
+        if step + 1 in steps:
+            model.update_grid(sample, grid_eps)
+        callback(step, model_, loss)
+    return with_grid_updates
+
+
 def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, lr=1e-3,
               weight_decay=1e-2, dtype="float32", update_grid=True, subset=None, grid=3, k=3,
               grid_update_num=10, grid_update_epochs=1, grid_eps=None, lamb=0.0,
               lr_schedule="constant", final_lr_fraction=0.0, models=("KAN", "MLP"),
-              verbose=False):
+              grid_update_sample=None, first_seed=0, verbose=False):
     """KAN [784, 10, 10] (G = 3, k = 3) vs MLP [784, 10, 10] on MNIST with AdamW.
 
     Parameters
@@ -98,8 +118,15 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
         The learning rate of each step (:func:`lr_at`), applied through ``fit``'s
         ``callback`` (the optimizer's ``lr`` is a plain attribute); ``"cosine"``
         falls from ``lr`` to ``final_lr_fraction * lr`` over the run.
+    grid_update_sample : int, optional
+        Update the grids from this many training images (drawn once per seed)
+        instead of from the batch of the update's step: a batch of 64 or 128 images
+        gives many pixels a range far narrower than the data's, so the new grid
+        misses most of their values.
     models : sequence of {"KAN", "MLP"}
         Which models to train.
+    first_seed : int
+        The seeds are ``first_seed .. first_seed + seeds - 1``.
     """
     from .. import KAN, MLP
     from ..training.optim import get_optimizer
@@ -136,15 +163,23 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
     curves = {v: {"epoch": None, "train_loss": [], "test_loss": [], "train_acc": [],
                   "test_acc": []} for v in models}
     per_seed = []
-    for s in range(seeds):
+    seed_list = list(range(first_seed, first_seed + seeds))
+    if grid_update_sample is not None:
+        grid_update_sample = _count(grid_update_sample, "grid_update_sample", 2)
+    for s in seed_list:
         for name in models:
             model = (KAN([784, 10, 10], grid=grid, k=k, seed=s, dtype=dt) if name == "KAN"
                      else MLP([784, 10, 10], activation="silu", seed=s, dtype=dt))
             opt = get_optimizer("AdamW", model.parameters(), lr=lr, weight_decay=weight_decay)
             callback = _scheduled(opt, total, lr, lr_schedule, final_lr_fraction)
+            grid_here = update_grid and name == "KAN"
+            if grid_here and grid_update_sample is not None:
+                callback = _grid_updates_from_sample(
+                    model, d["train_input"], grid_update_sample, s, grid_eps, callback,
+                    _schedule(grid_update_num, 0, grid_update_epochs * spe))
             h = model.fit(d, opt=opt, epochs=epochs, batch=batch, loss="ce",
                           lamb=lamb if name == "KAN" else 0.0,
-                          update_grid=update_grid and name == "KAN",
+                          update_grid=grid_here and grid_update_sample is None,
                           grid_update_num=grid_update_num, grid_eps=grid_eps,
                           start_grid_update_step=0,
                           stop_grid_update_step=grid_update_epochs * spe,
@@ -200,13 +235,15 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
                       "lamb": lamb,
                       "grid_update": f"{grid_update_num} updates (grid_eps "
                                      f"{0.02 if grid_eps is None else grid_eps}) in the first "
-                                     f"{grid_update_epochs} epoch(s)"
-                      if update_grid else None},
+                                     f"{grid_update_epochs} epoch(s), each from "
+                                     + ("the step's batch" if grid_update_sample is None else
+                                        f"the same {grid_update_sample} training images")
+                      if update_grid else None, "grid_update_sample": grid_update_sample},
               "mlp": {"width": [784, 10, 10], "activation": "silu"},
               "opt": "AdamW", "lr": lr, "weight_decay": weight_decay,
               "lr_schedule": lr_schedule if isinstance(lr_schedule, str) else repr(lr_schedule),
               "final_lr_fraction": final_lr_fraction, "epochs": epochs,
-              "batch": batch, "steps_per_epoch": spe, "seeds": list(range(seeds)),
+              "batch": batch, "steps_per_epoch": spe, "seeds": seed_list,
               "dtype": np.dtype(dt).name,
               "metrics": "train_loss/train_acc curves: running means over each epoch's "
                          "batches; final_train_*: the whole train set after training; "
@@ -257,6 +294,12 @@ def _mnist_options(p):
     p.add_argument("--grid-eps", dest="grid_eps", type=unit_float, default=None,
                    help="grid updates: 0 places the knots at sample quantiles, 1 spaces them "
                         "uniformly over the samples' range (default the model's 0.02)")
+    p.add_argument("--grid-update-sample", dest="grid_update_sample",
+                   type=lambda t: positive_int(t, 2), default=None,
+                   help="update the grids from N fixed training images (default: from the "
+                        "batch of each update's step)")
+    p.add_argument("--first-seed", dest="first_seed", type=lambda t: positive_int(t, 0),
+                   default=None, help="seeds FIRST .. FIRST + SEEDS - 1 (default 0)")
     p.add_argument("--weight-decay", dest="weight_decay", type=nonnegative_float,
                    default=None, help="AdamW weight decay (default 0.01)")
     p.add_argument("--lamb", type=nonnegative_float, default=None,
