@@ -65,6 +65,41 @@ def _scheduled(optimizer, total, lr, schedule, final_fraction):
     return callback
 
 
+def plot_curves(curves, path, title, quick=False):
+    """Loss and accuracy per epoch, train dashed and test solid, for each model of ``curves``.
+
+    ``curves`` as in ``results.json``: model -> key -> one list per seed. With several
+    seeds, each seed is a thin line and their mean a thick one, so that one failed seed
+    shows as itself instead of pulling a mean down unseen.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    n_seeds = 1
+    for name, color in (("KAN", "C3"), ("MLP", "C0")):
+        if name not in curves:
+            continue
+        c = curves[name]
+        for key, ax, style in (("train_loss", axes[0], "--"), ("test_loss", axes[0], "-"),
+                               ("train_acc", axes[1], "--"), ("test_acc", axes[1], "-")):
+            runs = np.asarray(c[key], dtype=float)                  # (seeds, epochs)
+            n_seeds = runs.shape[0]
+            if n_seeds > 1 and key.startswith("test"):
+                for run in runs:
+                    ax.plot(c["epoch"], run, style, color=color, lw=0.7, alpha=0.45)
+            ax.plot(c["epoch"], runs.mean(axis=0), style, color=color, lw=1.8,
+                    label=f"{name} {key.split('_')[0]}" + (" (mean)" if n_seeds > 1 else ""))
+    axes[0].set_ylabel("cross-entropy")
+    axes[1].set_ylabel("accuracy")
+    axes[0].set_yscale("log")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    seeds = f"; {n_seeds} seeds, thin lines: each seed's test curve" if n_seeds > 1 else ""
+    fig.suptitle(title + seeds, y=1.03, fontsize=10)
+    _save_figure(fig, path, quick)
+
+
 def _grid_updates_from_sample(model, x_train, n, seed, grid_eps, callback, steps):
     """Grid updates from ``n`` fixed training images before each step of ``steps``, via fit's callback.
 
@@ -204,28 +239,10 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
                                "final_test_acc", "best_test_acc", "train_time_s")}
                for v in models}
 
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, color in (("KAN", "C3"), ("MLP", "C0")):
-        if name not in curves:
-            continue
-        c = curves[name]
-        for key, ax, style in (("train_loss", axes[0], "--"), ("test_loss", axes[0], "-"),
-                               ("train_acc", axes[1], "--"), ("test_acc", axes[1], "-")):
-            ax.plot(c["epoch"], np.mean(c[key], axis=0), style, color=color,
-                    label=f"{name} {key.split('_')[0]}")
-    axes[0].set_ylabel("cross-entropy")
-    axes[1].set_ylabel("accuracy")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    mean_of = f" (mean of {seeds} seeds)" if seeds > 1 else ""
-    fig.suptitle(f"{'SYNTHETIC STAND-IN, NOT MNIST' if synthetic else 'MNIST'}: KAN "
-                 f"[784, 10, 10] G={grid} k={k} vs MLP [784, 10, 10]{mean_of}; AdamW lr "
-                 f"{lr:g} ({lr_schedule if isinstance(lr_schedule, str) else 'custom'}), "
-                 f"batch {batch}", y=1.03)
-    _save_figure(fig, out / "mnist_curves.png", quick)
+    title = (f"{'SYNTHETIC STAND-IN, NOT MNIST' if synthetic else 'MNIST'}: KAN [784, 10, 10] "
+             f"G={grid} k={k} vs MLP [784, 10, 10]; AdamW lr {lr:g} "
+             f"({lr_schedule if isinstance(lr_schedule, str) else 'custom'}), batch {batch}")
+    plot_curves(curves, out / "mnist_curves.png", title, quick)
 
     config = {"quick": quick, "data": source if data is None or isinstance(data, dict)
               else str(data), "synthetic": synthetic,
