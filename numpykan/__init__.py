@@ -30,6 +30,8 @@ _MODULES = {
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",
+    "lesson": "teaching.lesson", "grader": "teaching.grader", "exercises": "teaching.exercises",
+    "course": "teaching.course", "website": "teaching.website", "commands": "teaching.commands",
 }
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import numpykan as nk
 from numpykan.plot import plot_fit_2d
 
-from _lesson import OUT, QUICK, savefig                     # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import OUT, QUICK, savefig   # QUICK switch, figure folder, savefig
 
 # %% [markdown]
 # ## 1. Stacking layers

@@ -33,7 +33,7 @@ import numpy as np
 
 import numpykan as nk
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, savefig   # QUICK switch, figure folder, savefig
 
 f = nk.datasets.TOY_FUNCTIONS["exp_sin"]                     # exp(sin(pi x) + y^2)
 n = 300 if QUICK else 1000

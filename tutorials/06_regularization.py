@@ -34,7 +34,7 @@ import numpy as np
 import numpykan as nk
 from numpykan.regularization import edge_norms, l1_entropy
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, savefig   # QUICK switch, figure folder, savefig
 
 # %% [markdown]
 # ## 1. The size of an edge, and of a layer

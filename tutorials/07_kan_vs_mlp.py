@@ -32,7 +32,7 @@ import numpy as np
 
 import numpykan as nk
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, savefig   # QUICK switch, figure folder, savefig
 
 # %% [markdown]
 # ## 1. Matching parameter counts

@@ -46,7 +46,7 @@ import numpy as np
 import numpykan as nk
 from numpykan.mnist import DatasetNotFoundError
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, savefig   # QUICK switch, figure folder, savefig
 FULL = ("--full" in sys.argv or os.environ.get("MNIST_FULL", "0") not in ("", "0")) and not QUICK
 
 # %% [markdown]

@@ -33,7 +33,7 @@ import numpy as np
 import numpykan as nk
 from numpykan.images import image_dataset, psnr, sample_image
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, savefig   # QUICK switch, figure folder, savefig
 
 # %% [markdown]
 # ## 1. An image as a dataset
