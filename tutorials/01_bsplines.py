@@ -33,6 +33,9 @@
 # `G` grid intervals, `k` the spline *degree* (pykan calls it the "order"),
 # `K = G + k` basis functions, `G + 2k + 1` knots.
 
+#
+# **Running time.** About 4 s in full mode on a 2-core machine (measured with one BLAS
+# thread), a few seconds with `QUICK=1`.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -29,6 +29,9 @@
 # Glossary: `B` batch, `I` inputs, `O` outputs, `G` intervals, `k` degree,
 # `K = G + k` bases per input.
 
+#
+# **Running time.** About 3 s in full mode on a 2-core machine (measured with one BLAS
+# thread), a few seconds with `QUICK=1`.
 # %%
 import time
 

@@ -28,6 +28,9 @@
 # 4. explain why a gradient check fails at a knot for a degree-1 spline, and why
 #    checks should use points away from knots.
 
+#
+# **Running time.** About 3 s in full mode on a 2-core machine (measured with one BLAS
+# thread), a few seconds with `QUICK=1`.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -25,6 +25,10 @@
 # 5. train a `[2, 5, 1]` KAN on `f(x, y) = exp(sin(pi x) + y^2)`, with your own loop
 #    and with `model.fit`.
 
+#
+# **Running time.** About 14 s in full mode on a 2-core machine (measured with one
+# BLAS thread), a few seconds with `QUICK=1`. Training cells print progress lines as
+# they go.
 # %%
 import os
 

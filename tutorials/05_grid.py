@@ -27,6 +27,10 @@
 # 3. refine a KAN `G = 3 -> 5 -> 10 -> 20` and see the test error fall in a
 #    *staircase*, one step per refinement.
 
+#
+# **Running time.** About 7 s in full mode on a 2-core machine (measured with one BLAS
+# thread), a few seconds with `QUICK=1`. Training cells print progress lines as they
+# go.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

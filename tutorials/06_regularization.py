@@ -27,6 +27,10 @@
 #    regularizer switch the useless edges off;
 # 4. prune the network and draw it before and after.
 
+#
+# **Running time.** About 10 s in full mode on a 2-core machine (measured with one
+# BLAS thread), a few seconds with `QUICK=1`. Training cells print progress lines as
+# they go.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

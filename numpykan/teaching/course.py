@@ -158,6 +158,7 @@ def execute(nb, quick=False, timeout=600, cwd=None):
     figures = tempfile.mkdtemp(prefix="numpykan-figures-")
     work = cwd or tempfile.mkdtemp(prefix="numpykan-run-")
     env = {"QUICK": "1" if quick else "0", "NUMPYKAN_TUTORIAL_OUT": figures,
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline",    # figures inline, not Agg
            "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, os.environ.get(var, "1"))

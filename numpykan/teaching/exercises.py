@@ -40,6 +40,7 @@ class Exercise:
     name: str
     title: str
     check: Callable
+    uses: tuple = ()        #: earlier exercises this one calls (their mistakes show up here too)
 
 
 def _nonuniform_knots(k, G=5, seed=0):
@@ -148,8 +149,7 @@ def check_derivative(fn):
                     labels=("point", "m"), fd=fd,
                     hint=("B'_{m,k} = k [B_{m,k-1}/(t_{m+k} - t_m) - B_{m+1,k-1}/(t_{m+k+1} - "
                           "t_{m+1})]: the factor k, the two denominators (knot differences, not a "
-                          "spacing), and the degree k - 1 of the bases you differentiate with. (It "
-                          "builds on your cox_de_boor: if that one fails, fix it first.)"))
+                          "spacing), and the degree k - 1 of the bases you differentiate with."))
 
 
 # ---------------------------------------------------------------------------
@@ -533,11 +533,12 @@ def check_formula_edge(fn):
 
 EXERCISES = {
     1: [Exercise(1, "cox_de_boor", "the B-spline recursion", check_cox_de_boor),
-        Exercise(1, "derivative_by_hand", "the B-spline derivative", check_derivative)],
+        Exercise(1, "derivative_by_hand", "the B-spline derivative", check_derivative,
+                 ("cox_de_boor",))],
     2: [Exercise(2, "layer_forward", "one layer's forward pass", check_layer_forward)],
     3: [Exercise(3, "silu_prime", "SiLU's derivative", check_silu_prime),
         Exercise(3, "layer_backward", "the layer's backward into coef, w_b, w_s, x",
-                 check_layer_backward)],
+                 check_layer_backward, ("silu_prime",))],
     4: [Exercise(4, "adam_update", "Adam's update", check_adam_update),
         Exercise(4, "two_loop", "L-BFGS's two-loop recursion", check_two_loop)],
     5: [Exercise(5, "refit_coef", "the least-squares refit", check_refit_coef)],

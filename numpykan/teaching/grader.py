@@ -420,7 +420,11 @@ def grade(lesson, path=None):
             report.results.append(Result(ex.name, ex.title, "todo",
                                          f"{where}: still the stub: write `{ex.name}`.", where))
         except Mistake as m:
-            report.results.append(Result(ex.name, ex.title, "fail", f"{where}: `{ex.name}`: {m}", where))
+            failed = [r.name for r in report.results if r.name in ex.uses and not r.ok]
+            note = (f" (It uses your {', '.join(failed)}, which does not pass yet: fix that first.)"
+                    if failed else "")
+            report.results.append(Result(ex.name, ex.title, "fail", f"{where}: `{ex.name}`: {m}{note}",
+                                         where))
         else:
             report.results.append(Result(ex.name, ex.title, "pass", "", where))
     return report
