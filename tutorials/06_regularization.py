@@ -340,3 +340,29 @@ savefig(fig, "06_prune.png")
 #    when a hidden node's range is large?
 # 4. Replace the target with `sin(pi x1) + 0.1 x2^2`. Does regularization now remove a
 #    *useful* input? How does `lamb` decide?
+
+# %% [markdown] tags=["solution"]
+# ## Solutions
+#
+# **1.** Entropy alone sparsifies: it concentrates the total size on few edges without
+# asking for it to be small. L1 alone shrinks every edge by the same pressure per unit
+# of size; it drives weak edges towards 0 only slowly and costs accuracy on the edge
+# that matters, since that one is shrunk too. Together (the paper's choice) L1 keeps
+# the overall scale in check while entropy picks the winners.
+#
+# **2.** An experiment: expect the number of live edges after pruning to fall as
+# `lamb` grows, with the test MSE flat until the regularizer starts removing or
+# shrinking the `x1` edges (around `lamb ~ 0.1` here), then rising fast. The sweet spot
+# is the largest `lamb` before that knee.
+#
+# **3.** `mean |phi|` grows with the range of the edge's input: a hidden node with a
+# large range makes every edge leaving it look important, whatever its shape. The ratio
+# `std(phi(x)) / std(x)` measures how much the edge *changes* with its input and is
+# unchanged when the previous layer rescales that input; it also ignores a constant
+# offset, which the next node can absorb anyway.
+#
+# **4.** `0.1 x2^2` has a size of about `0.1 * mean(x2^2) = 0.03`, a tenth of the
+# `sin` edge's. With `lamb = 0.01` the entropy term's pull on it outweighs its
+# contribution to the fit, and pruning tends to remove `x2` (a useful input) at a cost
+# of about `var(0.1 x2^2) ~ 1e-3` in test MSE; a smaller `lamb` (`1e-3`) keeps it. `lamb`
+# sets the exchange rate between fit and sparsity.

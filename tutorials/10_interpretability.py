@@ -289,3 +289,26 @@ assert rel_out.max() < (0.03 if QUICK else 0.005)
 #    `x * sin(x)`) and fit a target that uses it.
 # 4. Try the `xy` target (`f = x y`). Which edges appear? (Hint:
 #    `x y = ((x + y)^2 - (x - y)^2) / 4`.)
+
+# %% [markdown] tags=["solution"]
+# ## Solutions
+#
+# **1.** An experiment: with `lamb` near `0.01` pruning usually stops at two hidden
+# nodes whose sum approximates the target; larger `lamb` (`0.05-0.1`) reaches
+# `[2, 1, 1]` more often, at some cost in accuracy before fine-tuning. With two nodes the
+# fitted formula is a sum of two `exp`-like terms, accurate on the box but not the true
+# expression.
+#
+# **2.** `auto_symbolic` picks `sin` (or `cos`), `x^2` and `exp` like our manual choice.
+# Forcing the `y` edge to `cos` gives `c cos(a y + b) + d` with a tiny `a` and a huge `c`
+# (the parabola in disguise of section 3): it matches on `[-1, 1]` but leaves `y^2` for
+# `|y|` beyond about `1/a`, so on `[-3, 3]` it drifts away from the truth.
+#
+# **3.** `add_symbolic("x*sin(x)", lambda u: u * np.sin(u), lambda u: np.sin(u) + u *
+# np.cos(u), 2, "{px}*sin({px})")` (the derivative is needed for the constants'
+# gradients); a target such as `x sin(x) + y` then gets that name on its `x` edge.
+#
+# **4.** `x y = ((x + y)^2 - (x - y)^2) / 4`: a `[2, 2, 1]` KAN can represent it with
+# linear edges into two hidden nodes (`x + y` and `x - y`) and `x^2` edges (with
+# opposite signs) out of them, so `suggest_symbolic` should name `x` on the first
+# layer's edges and `x^2` on the second's.

@@ -45,7 +45,7 @@ class YourTurn(NotImplementedError):
     --------
     >>> def cox_de_boor(x, t, m, p):
     ...     raise YourTurn("cox_de_boor")
-    >>> cox_de_boor(0.0, [0, 1], 0, 0)
+    >>> cox_de_boor(0.0, [0, 1], 0, 0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     numpykan.teaching.lesson.YourTurn: your turn: write `cox_de_boor` ...
