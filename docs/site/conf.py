@@ -22,7 +22,7 @@ nb_merge_streams = True
 exclude_patterns = ["README.md", "_build", "**.ipynb_checkpoints"]
 html_theme = "alabaster"
 html_theme_options = {"description": "Kolmogorov-Arnold Networks in pure NumPy: a course",
-                      "fixed_sidebar": True}
+                      "fixed_sidebar": True, "page_width": "1160px"}
 html_static_path = ["_static"]
 numpydoc_show_class_members = False
 numpydoc_validation_checks = set()
