@@ -30,6 +30,7 @@ _MODULES = {
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",
+    "interop": "interop",
 }
 
 
