@@ -291,3 +291,27 @@ def test_missing_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)            # import torch -> ImportError
     with pytest.raises(ImportError, match=r'numpykan\[pykan\].*--no-deps pykan==0.2.8'):
         interop.to_pykan(nk.KAN([2, 2]))
+
+
+def test_readme_interop_example_prints_its_comment(tk, tmp_path, monkeypatch):
+    import contextlib
+    import io
+    import pathlib
+    import re
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"## Moving models to and from pykan.*?```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)                                # pykan's fit must write nothing
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        exec(compile(code, "README.md", "exec"), {})
+    assert out.getvalue().split() == ["True"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_update_grid_from_samples_is_pykans_name_for_update_grid():
+    x = np.random.default_rng(5).uniform(-1, 1, (40, 2))
+    a, b = nk.KAN([2, 3, 1], seed=0), nk.KAN([2, 3, 1], seed=0)
+    a.update_grid(x)
+    b.update_grid_from_samples(x)
+    _assert_same_model(a, b)
+    assert not np.array_equal(a.layers[0].grid, nk.KAN([2, 3, 1], seed=0).layers[0].grid)

@@ -190,6 +190,10 @@ class KAN(Network):
             layer.update_grid(h, grid_eps)
             h = layer.forward(h, need_grad=False, check=False)
 
+    def update_grid_from_samples(self, x, grid_eps=None):
+        """pykan's name for :meth:`update_grid`, kept for code written for pykan."""
+        self.update_grid(x, grid_eps)
+
     def refine(self, new_grid, x=None):
         """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
 
