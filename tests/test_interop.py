@@ -315,3 +315,22 @@ def test_update_grid_from_samples_is_pykans_name_for_update_grid():
     b.update_grid_from_samples(x)
     _assert_same_model(a, b)
     assert not np.array_equal(a.layers[0].grid, nk.KAN([2, 3, 1], seed=0).layers[0].grid)
+
+
+def test_pykan_checkpoints_come_over_with_pykans_loader(tk, tmp_path):
+    """What docs/coming-from-pykan.md says: from_pykan(kan.MultKAN.loadckpt(path)) reads pykan's files."""
+    torch, kan = tk
+    model = nk.KAN([2, 3, 1], grid=4, k=2, seed=1)
+    model.fix_symbolic(0, 1, 2, "sin", fit_params=False)
+    interop.to_pykan(model).saveckpt(str(tmp_path / "m"))
+    with _rngs_kept(torch):                                    # loadckpt reseeds, as MultKAN() does
+        loaded = kan.MultKAN.loadckpt(str(tmp_path / "m"))
+    assert interop.from_pykan(loaded).dtype == np.float32      # pykan builds in torch's default dtype
+    default = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        with _rngs_kept(torch):
+            loaded = kan.MultKAN.loadckpt(str(tmp_path / "m"))
+    finally:
+        torch.set_default_dtype(default)
+    _assert_same_model(model, interop.from_pykan(loaded))
