@@ -410,33 +410,36 @@ class KANLayer:
             dx = dx + dxs if input_grad else None
         return dx
 
-    def activations(self, x=None):
+    def activations(self, x=None, symbolic=True):
         """Per-edge values ``phi_ij(x_i)``, shape ``(B, I, O)``.
 
         With ``x`` given, runs a forward pass first (and caches it); without,
-        uses the cache of the last :meth:`forward`.
+        uses the cache of the last :meth:`forward`. ``symbolic=False`` leaves
+        out the formula edges (the spline edges alone).
         """
         if x is not None:
             self.forward(x)
         if self.cache is None:
             raise RuntimeError("activations() without x needs a previous forward(x)")
         A = activations(self.cache)                            # (B, I, O)
-        if self.symbolic is not None:
+        if symbolic and self.symbolic is not None:
             A = A + self.symbolic.activations()                # symbolic edges' values
         return A
 
-    def backward_activations(self, dA, input_grad=True):
+    def backward_activations(self, dA, input_grad=True, symbolic=True):
         """Add the gradients of ``dA = dL/dA`` ``(B, I, O)`` to ``self.grads``; return ``dL/dx``.
 
         This is how a loss on the activations themselves (the regularizer)
         reaches the parameters and the layer's input; see :func:`activations_backward`.
-        ``input_grad=False`` returns None instead of ``dL/dx``.
+        ``input_grad=False`` returns None instead of ``dL/dx``. ``symbolic=False``:
+        ``dA`` is the gradient with respect to the spline edges alone
+        (``activations(symbolic=False)``), and the formula edges get none.
         """
         self._check_upstream(dA, (None, self.in_dim, self.out_dim), "dA")
         dx, grads = activations_backward(dA, self.cache, input_grad)
         for key, g in grads.items():
             self.grads[key] = self.grads[key] + g
-        if self.symbolic is not None:
+        if symbolic and self.symbolic is not None:
             dxs = self.symbolic.backward_activations(dA, input_grad)
             dx = dx + dxs if input_grad else None
         return dx

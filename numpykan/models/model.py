@@ -12,7 +12,10 @@ import numpy as np
 
 from ..splines import bspline
 from ..training.losses import get_loss
-from ..training.regularization import edge_norms, l1_entropy
+from ..training.regmetrics import apply_to_layer as apply_reg_grad
+from ..training.regmetrics import check_metric, layer_regularization
+from ..training.regularization import edge_norms
+from ..validation import check_nonnegative
 from . import checkpoint
 from .layer import KANLayer, _check_dtype
 from .network import Network, check_output, check_target
@@ -105,11 +108,13 @@ class KAN(Network):
     def backward(self, dy, dA=None, input_grad=True):
         """Backpropagate ``dy = dL/dout`` through all layers; return ``dL/dx``.
 
-        ``dA`` (one ``(B, I_l, O_l)`` array or None per layer) adds a loss on
-        the edge activations (the regularizer) to each layer's gradients. This
+        ``dA`` (one entry per layer: None, a ``(B, I_l, O_l)`` array ``dL/dA``, or
+        a :class:`~numpykan.training.regmetrics.RegGrad`) adds a loss on the
+        edge activations (the regularizer) to each layer's gradients. This
         is the one place where the two gradient streams meet::
 
             dL/dx_l = (through the layer's output) + (through its activations)
+                      [+ (through statistics of x_l itself, for std-based metrics)]
 
         With ``input_grad=False`` the first layer fills its parameter gradients
         only, and None is returned (training needs no ``dL/dx`` of the data).
@@ -120,26 +125,44 @@ class KAN(Network):
             want = input_grad or l > 0
             dx = layer.backward(d, want, check=d is dy)        # (B, width[l]) or None; check the caller's dy
             if dA is not None and dA[l] is not None:
-                dxa = layer.backward_activations(dA[l], want)  # regularizer's share
-                dx = dx + dxa if want else None
+                dxa = apply_reg_grad(layer, dA[l], want)       # regularizer's share
+                dx = (dx if dxa is None else dx + dxa) if want else None
             d = dx
         self.grad_input = d
         return d
 
-    def regularization(self, lamb_l1=1.0, lamb_entropy=2.0):
-        """Regularizer ``sum_l R_l`` of the last forward pass and ``dR/dA_l`` per layer."""
-        total, dA = 0.0, []
+    def regularization(self, lamb_l1=1.0, lamb_entropy=2.0, reg_metric=None, lamb_coef=0.0,
+                       lamb_coefdiff=0.0):
+        """Regularizer ``sum_l R_l`` of the last forward pass and its gradient per layer.
+
+        ``reg_metric`` names how an edge's size is measured (see
+        :mod:`numpykan.training.regmetrics`; None: the default,
+        ``regmetrics.DEFAULT_METRIC``); ``lamb_coef`` and ``lamb_coefdiff``
+        weigh pykan's penalties on the coefficients.
+
+        Returns
+        -------
+        R : float
+        grads : list of RegGrad
+            One per layer, for :meth:`backward`'s ``dA``.
+        """
+        reg_metric = check_metric(reg_metric)
+        total, grads = 0.0, []
         for layer in self.layers:
-            R, d = l1_entropy(layer.activations(), lamb_l1, lamb_entropy)
+            R, g = layer_regularization(layer, reg_metric, lamb_l1, lamb_entropy, lamb_coef,
+                                        lamb_coefdiff)
             total += R
-            dA.append(d)
-        return total, dA
+            grads.append(g)
+        return total, grads
 
     def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0,
-                      input_grad=False):
+                      input_grad=False, reg_metric=None, lamb_coef=0.0, lamb_coefdiff=0.0):
         """Total loss and every layer's gradient.
 
-        ``total = loss(model(x), y) + lamb * sum_l (lamb_l1 |Phi_l|_1 + lamb_entropy S(Phi_l))``
+        ``total = loss(model(x), y) + lamb * sum_l (R_l + lamb_coef C1_l + lamb_coefdiff C2_l)``
+
+        with ``R_l = lamb_l1 |Phi_l|_1 + lamb_entropy S(Phi_l)`` measured by
+        ``reg_metric`` (see :mod:`numpykan.training.regmetrics`).
 
         Parameters
         ----------
@@ -152,6 +175,12 @@ class KAN(Network):
             Also compute ``dL/dx`` into ``self.grad_input`` (else it is None).
             Training does not need it, and it costs the first layer a matrix
             product, a gather and the basis derivatives.
+        reg_metric : str, optional
+            ``"paper"``, ``"edge_forward_spline_n"``, ``"edge_forward_spline_u"`` or
+            ``"edge_forward_sum"``; None is ``regmetrics.DEFAULT_METRIC``.
+        lamb_coef, lamb_coefdiff : float
+            Weights of pykan's coefficient penalties (mean ``|coef|`` and mean
+            ``|diff coef|`` over outputs, summed), inside ``lamb``.
 
         Returns
         -------
@@ -166,15 +195,19 @@ class KAN(Network):
         lamb = float(lamb)
         if lamb < 0 or not np.isfinite(lamb):
             raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
+        reg_metric = check_metric(reg_metric)
+        lamb_coef = check_nonnegative(lamb_coef, "lamb_coef")
+        lamb_coefdiff = check_nonnegative(lamb_coefdiff, "lamb_coefdiff")
         out = self.forward(x, input_grad, check=False)         # (B, width[-1]); x checked above
         check_output(out)
         value, dout = fn(out, y)
         reg, dA = 0.0, None
         if lamb > 0:
-            reg, dA = self.regularization(lamb_l1, lamb_entropy)
-            dA = [lamb * d for d in dA]
+            reg, dA = self.regularization(lamb_l1, lamb_entropy, reg_metric, lamb_coef,
+                                          lamb_coefdiff)
+            dA = [lamb * d if isinstance(d, np.ndarray) else d.scaled(lamb) for d in dA]
         self.backward(dout, dA, input_grad)
-        self.last_loss = dict(pred=value, reg=lamb * reg, out=out, y=y)
+        self.last_loss = dict(pred=value, reg=lamb * reg, out=out, y=y, x=x)
         return value + lamb * reg
 
     # -- grids --------------------------------------------------------------------
