@@ -15,9 +15,12 @@ bit, and three functions do that and check it:
 - :func:`to_pykan` -- a numpykan :class:`~numpykan.KAN` as a ``kan.MultKAN``;
 - :func:`from_pykan` -- a ``kan.MultKAN`` as a numpykan ``KAN``, refusing with
   a named error what numpykan cannot represent instead of dropping it;
-- :func:`compare_gradients` -- pykan's forward, loss and ``backward()`` against
-  numpykan's hand-derived gradients on the same parameters and data (float64):
-  a table like :func:`numpykan.check_model`'s, with the forward outputs.
+- :func:`compare_gradients` -- pykan's forward, loss (MSE or cross-entropy, with
+  or without pykan's regularizer) and ``backward()`` against numpykan's
+  hand-derived gradients on the same parameters and data (float64): a table like
+  :func:`numpykan.check_model`'s, with the forward outputs. The regularizer is
+  compared on the metrics both libraries define (:data:`SHARED_METRICS`, pykan's
+  ``reg_metric`` names; numpykan's default ``"paper"`` metric has no pykan twin).
 
 What pykan has and numpykan maps or refuses
 -------------------------------------------
@@ -76,7 +79,7 @@ from .models.model import KAN
 from .validation import check_input, check_nonnegative, check_positive, check_target
 
 __all__ = ["to_pykan", "from_pykan", "compare_gradients", "InteropReport", "InteropRow",
-           "INSTALL_HINT"]
+           "INSTALL_HINT", "SHARED_METRICS"]
 
 #: the commands that install what this module needs (also in the README)
 INSTALL_HINT = ('pip install "numpykan[pykan]" && pip install --no-deps pykan==0.2.8 '
@@ -497,7 +500,13 @@ def _as_numpy(a, name):
 _LOSS_NAMES = {"mse": "mse", "ce": "ce", "cross_entropy": "ce"}
 
 
-def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, rtol=1e-10, atol=1e-13):
+#: the regularizer metrics pykan and numpykan both define (same formulas, see numpykan.regmetrics)
+SHARED_METRICS = ("edge_forward_spline_n", "edge_forward_spline_u", "edge_forward_sum")
+
+
+def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, lamb_l1=1.0, lamb_entropy=2.0,
+                      reg_metric="edge_forward_spline_n", lamb_coef=0.0, lamb_coefdiff=0.0,
+                      rtol=1e-10, atol=1e-13):
     """pykan's autograd gradients against numpykan's hand-derived ones, in float64.
 
     pykan side: ``out = pykan_model(x)``, the loss on ``out``, then
@@ -520,9 +529,21 @@ def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, rtol=1e-10, at
         over the batch (``torch.nn.functional.cross_entropy``, what pykan users
         pass as ``loss_fn=torch.nn.CrossEntropyLoss()``).
     lamb : float
-        Only 0 for now: numpykan's regularizer is the KAN paper's (mean
-        ``|phi|`` per edge, natural-log entropy) and pykan has no metric that
-        equals it, so there is no regularizer both libraries define.
+        Weight of the regularizer; with ``lamb > 0`` both sides add
+        ``lamb * R`` (pykan: ``model.get_reg(reg_metric, lamb_l1, lamb_entropy,
+        lamb_coef, lamb_coefdiff)`` after a forward pass with ``save_act``, as in
+        its ``fit``; numpykan: ``loss_and_grad(..., reg_metric=...)``), and a row
+        ``lamb * reg`` compares the two values. Needs ``B >= 2`` (unbiased std).
+    lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff : float
+        pykan's weights of the L1 term, the entropies and the two coefficient
+        penalties, the same in both libraries.
+    reg_metric : str
+        One of :data:`SHARED_METRICS`, the edge sizes both libraries define:
+        ``"edge_forward_spline_n"`` (pykan's default: std of the spline edge over
+        std of its input + 0.1), ``"edge_forward_spline_u"`` (std of the whole
+        edge, formula included), ``"edge_forward_sum"`` (a value without
+        gradient in both). numpykan's ``"paper"`` metric (mean ``|phi|``,
+        natural-log entropy) has no pykan counterpart and is refused.
     rtol, atol : float
         Element ``(n, p)`` agrees when ``|n - p| <= atol + rtol max(|n|, |p|)``.
         The two libraries sum in different orders, so they differ by float64
@@ -555,18 +576,29 @@ def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, rtol=1e-10, at
         raise ValueError(f"loss must be 'mse' or 'ce', got {loss!r}")
     loss = _LOSS_NAMES[loss.lower()]
     lamb = check_nonnegative(lamb, "lamb")
-    if lamb > 0:
-        raise ValueError("lamb > 0: numpykan's regularizer (the KAN paper's mean |phi| per edge) "
-                         "is none of pykan's reg_metric values, so no regularizer is defined by "
-                         "both; compare with lamb=0")
+    weights = {name: check_nonnegative(v, name) for name, v in (
+        ("lamb_l1", lamb_l1), ("lamb_entropy", lamb_entropy), ("lamb_coef", lamb_coef),
+        ("lamb_coefdiff", lamb_coefdiff))}
+    if reg_metric not in SHARED_METRICS:
+        raise ValueError(f"reg_metric must be one both libraries define, {list(SHARED_METRICS)}, "
+                         f"got {reg_metric!r}" + (" (numpykan's 'paper' metric, mean |phi| with a "
+                         "natural-log entropy, has no pykan counterpart)" if reg_metric == "paper"
+                         else ""))
     rtol, atol = check_positive(rtol, "rtol"), check_nonnegative(atol, "atol")
     model = from_pykan(m)
     x = check_input(_as_numpy(x, "x"), model.width[0], np.float64, "x")
     y = check_target(_as_numpy(y, "y"), loss, x.shape[0], model.width[-1], np.float64, "y")
+    if lamb > 0 and x.shape[0] < 2:
+        raise ValueError(f"lamb > 0 needs at least 2 samples (the metrics use an unbiased std), "
+                         f"got x of shape {x.shape}")
+    regularizer = "none (lamb = 0)" if lamb == 0 else (
+        f"reg_metric={reg_metric!r} in both, lamb={lamb:g}, " + ", ".join(
+            f"{name}={v:g}" for name, v in weights.items()))
 
     # numpykan: the hand-derived backward
-    value_n = model.loss_and_grad(x, y, loss=loss, lamb=lamb, input_grad=True)
-    out_n = model.last_loss["out"]
+    value_n = model.loss_and_grad(x, y, loss=loss, lamb=lamb, input_grad=True,
+                                  reg_metric=reg_metric, **weights)
+    out_n, reg_n = model.last_loss["out"], model.last_loss["reg"]
 
     # pykan: autograd, with the model's grads and save_act restored afterwards
     params = dict(m.named_parameters())
@@ -575,6 +607,8 @@ def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, rtol=1e-10, at
     try:
         for p in params.values():
             p.grad = None
+        if lamb > 0:
+            m.save_act = True                                  # the metrics read the saved statistics
         with torch.enable_grad():
             xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
             out_t = m(xt)                                      # (B, O)
@@ -582,9 +616,12 @@ def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, rtol=1e-10, at
                 pred = torch.mean((out_t - torch.tensor(y)) ** 2)
             else:
                 pred = torch.nn.functional.cross_entropy(out_t, torch.tensor(y))
-            total = pred
+            reg_t = lamb * m.get_reg(reg_metric, weights["lamb_l1"], weights["lamb_entropy"],
+                                     weights["lamb_coef"], weights["lamb_coefdiff"]) \
+                if lamb > 0 else torch.zeros((), dtype=torch.float64)
+            total = pred + reg_t
             total.backward()
-        value_p = float(total.detach())
+        value_p, reg_p = float(total.detach()), float(reg_t.detach())
         out_p = out_t.detach().numpy().copy()
         grads_p = {name: (None if p.grad is None else p.grad.detach().numpy().copy())
                    for name, p in params.items()}
@@ -596,6 +633,8 @@ def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, rtol=1e-10, at
 
     rows = [_row("output", "model(x)", out_n, out_p, rtol, atol),
             _row("loss", "loss", value_n, value_p, rtol, atol)]
+    if lamb > 0:
+        rows.append(_row("lamb * reg", "lamb * get_reg(...)", reg_n, reg_p, rtol, atol))
     for l, layer in enumerate(model.layers):
         for key, pk_key in (("coef", "coef"), ("w_b", "scale_base"), ("w_s", "scale_sp")):
             g = grads_p[f"act_fun.{l}.{pk_key}"]
@@ -611,5 +650,5 @@ def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, rtol=1e-10, at
                              sym.grads["abcd"], g, rtol, atol))
     rows.append(_row("dL/dx", "x.grad", model.grad_input, dx_p, rtol, atol))
     return InteropReport(ok=all(r.ok for r in rows), rows=rows, rtol=rtol, atol=atol, loss=loss,
-                         regularizer="none (lamb = 0)", out_numpykan=out_n, out_pykan=out_p,
+                         regularizer=regularizer, out_numpykan=out_n, out_pykan=out_p,
                          loss_numpykan=float(value_n), loss_pykan=value_p)

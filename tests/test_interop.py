@@ -156,23 +156,35 @@ def _trained_pykan(torch, kan, width, seed=0):
     return pk
 
 
-@pytest.mark.parametrize("loss", ["mse", "ce"])
-def test_compare_gradients_agrees_before_and_after_grid_update(tk, loss):
+REG_CASES = [("mse", None), ("ce", None), ("mse", "edge_forward_spline_n"),
+             ("ce", "edge_forward_spline_u"), ("mse", "edge_forward_sum")]
+
+
+@pytest.mark.parametrize("loss, metric", REG_CASES, ids=[f"{l}-{m}" for l, m in REG_CASES])
+def test_compare_gradients_agrees_before_and_after_grid_update(tk, loss, metric):
     torch, kan = tk
     rng = np.random.default_rng(3)
     pk = _trained_pykan(torch, kan, [3, 4, 3])
+    pk.symbolic_fun[0].fix_symbolic(2, 1, "sin")               # a formula edge beside its spline
+    pk.symbolic_fun[0].affine.data[1, 2] = torch.tensor([1.3, 0.2, 0.8, -0.1])
+    pk.symbolic_fun[0].mask.data[1, 2] = 1.0
     x = rng.uniform(-1.2, 1.2, (48, 3))                        # some points off the grid
     y = rng.integers(0, 3, 48) if loss == "ce" else rng.normal(size=(48, 3))
-    before = interop.compare_gradients(pk, x, y, loss=loss)
+    reg = {} if metric is None else dict(lamb=0.01, reg_metric=metric, lamb_coef=0.5,
+                                         lamb_coefdiff=0.3)
+    before = interop.compare_gradients(pk, x, y, loss=loss, **reg)
     pk.update_grid(torch.tensor(rng.uniform(-1, 1, (100, 3))))    # pykan's own, non-uniform knots
-    after = interop.compare_gradients(pk, x, y, loss=loss)
+    after = interop.compare_gradients(pk, x, y, loss=loss, **reg)
     for report in (before, after):
         assert report.ok, str(report)
         names = [r.name for r in report.rows]
-        assert names == ["output", "loss", "layer0.coef", "layer0.w_b", "layer0.w_s",
-                         "layer1.coef", "layer1.w_b", "layer1.w_s", "dL/dx"]
+        assert names == ["output", "loss"] + (["lamb * reg"] if reg else []) + [
+            "layer0.coef", "layer0.w_b", "layer0.w_s", "layer0.symbolic.abcd",
+            "layer1.coef", "layer1.w_b", "layer1.w_s", "dL/dx"]
         assert max(r.max_rel_err for r in report.rows) <= 1e-10
         assert report.out_numpykan.shape == report.out_pykan.shape == (48, 3)
+        if reg:
+            assert metric in report.regularizer and report.rows[2].numpykan > 0
     assert not np.array_equal(before.out_pykan, after.out_pykan)   # the update moved the knots
 
 
@@ -269,9 +281,12 @@ def test_dtypes_and_types_are_checked(tk):
         interop.to_pykan(nk.MLP([2, 3, 1]))
     with pytest.raises(ValueError, match="k = 0"):
         interop.to_pykan(nk.KAN([2, 2], k=0))
-    with pytest.raises(ValueError, match="lamb > 0"):
-        interop.compare_gradients(interop.to_pykan(nk.KAN([2, 2])), np.zeros((3, 2)),
-                                  np.zeros((3, 2)), lamb=0.1)
+    pk = interop.to_pykan(nk.KAN([2, 2]))
+    with pytest.raises(ValueError, match="'paper' metric.*no pykan counterpart"):
+        interop.compare_gradients(pk, np.zeros((3, 2)), np.zeros((3, 2)), lamb=0.1,
+                                  reg_metric="paper")
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        interop.compare_gradients(pk, np.zeros((1, 2)), np.zeros((1, 2)), lamb=0.1)
 
 
 def test_to_pykan_refuses_a_formula_pykan_lacks(tk):
@@ -334,3 +349,23 @@ def test_pykan_checkpoints_come_over_with_pykans_loader(tk, tmp_path):
     finally:
         torch.set_default_dtype(default)
     _assert_same_model(model, interop.from_pykan(loaded))
+
+
+def test_a_planted_wrong_regularizer_gradient_fails_the_report(tk, monkeypatch):
+    """The std's backward off by 1e-4: values stay right, every gradient the metric reaches fails."""
+    from numpykan.training import regmetrics
+    torch, kan = tk
+    pk = _trained_pykan(torch, kan, [2, 3, 1])
+    x = np.random.default_rng(6).uniform(-1, 1, (16, 2))
+    y = np.ones((16, 1))
+    real = regmetrics.std_and_backward
+
+    def wrong(a):
+        s, back = real(a)
+        return s, lambda ds: back(ds) * (1 + 1e-4)
+
+    monkeypatch.setattr(regmetrics, "std_and_backward", wrong)
+    report = interop.compare_gradients(pk, x, y, lamb=0.1, reg_metric="edge_forward_spline_n")
+    failed = {r.name for r in report.rows if not r.ok}
+    assert {"output", "loss", "lamb * reg"}.isdisjoint(failed)
+    assert {"layer0.coef", "layer1.coef", "dL/dx"} <= failed
