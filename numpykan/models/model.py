@@ -17,10 +17,17 @@ from ..training.regmetrics import check_metric, layer_regularization
 from ..training.regularization import edge_norms
 from ..validation import check_nonnegative
 from . import checkpoint
+from .init import check_base_init
 from .layer import KANLayer, _check_dtype
 from .network import Network, check_output, check_target
 
 __all__ = ["KAN"]
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _check_width(width):
@@ -57,6 +64,14 @@ class KAN(Network):
         Size of the initial spline coefficients (see :class:`KANLayer`).
     grid_eps : float in [0, 1]
         Default mix of uniform and sample-quantile grids in :meth:`update_grid`.
+    scale_base_mu, scale_base_sigma : float or None
+        Initial base weights: ``None, None`` Xavier-uniform; otherwise pykan's
+        ``w_b = (mu + sigma U(-1, 1)) / sqrt(I)`` (see :mod:`numpykan.models.init`).
+    sparse_init : bool
+        Start every layer with pykan's sparse mask (each node linked to its nearest neighbours).
+    sp_trainable, sb_trainable : bool
+        ``False`` freezes every layer's ``w_s`` (resp. ``w_b``) at its initial
+        value: no gradient, no optimizer step.
 
     Examples
     --------
@@ -68,24 +83,34 @@ class KAN(Network):
     """
 
     def __init__(self, width, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu", seed=0,
-                 dtype=np.float64, noise_scale=0.5, grid_eps=0.02):
+                 dtype=np.float64, noise_scale=0.5, grid_eps=0.02, scale_base_mu=0.0,
+                 scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True):
         self.width = _check_width(width)
         self.dtype = _check_dtype(dtype)
         self.grid_eps = float(grid_eps)
         if not 0.0 <= self.grid_eps <= 1.0:
             raise ValueError(f"grid_eps must be in [0, 1], got {grid_eps}")
+        mu, sigma = check_base_init(scale_base_mu, scale_base_sigma)
+        sparse_init, sp_trainable, sb_trainable = (
+            _check_bool(v, name) for v, name in ((sparse_init, "sparse_init"),
+                                                  (sp_trainable, "sp_trainable"),
+                                                  (sb_trainable, "sb_trainable")))
         seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
         self.layers = [
             KANLayer(self.width[l], self.width[l + 1], grid=grid, k=k, grid_range=grid_range,
                      base_fun=base_fun, noise_scale=noise_scale,
-                     seed=np.random.default_rng(seeds[l]), dtype=self.dtype)
+                     seed=np.random.default_rng(seeds[l]), dtype=self.dtype,
+                     scale_base_mu=mu, scale_base_sigma=sigma, sparse_init=sparse_init,
+                     sp_trainable=sp_trainable, sb_trainable=sb_trainable)
             for l in range(len(self.width) - 1)
         ]
         self.config = dict(width=self.width, grid=int(grid), k=int(k),
                            grid_range=[float(v) for v in grid_range], base_fun=base_fun,
                            seed=None if seed is None else int(seed),
                            dtype=np.dtype(self.dtype).name, noise_scale=float(noise_scale),
-                           grid_eps=self.grid_eps)
+                           grid_eps=self.grid_eps, scale_base_mu=mu, scale_base_sigma=sigma,
+                           sparse_init=sparse_init, sp_trainable=sp_trainable,
+                           sb_trainable=sb_trainable)
         self.grad_input = None
 
     def __repr__(self):
@@ -207,7 +232,7 @@ class KAN(Network):
                                           lamb_coefdiff)
             dA = [lamb * d if isinstance(d, np.ndarray) else d.scaled(lamb) for d in dA]
         self.backward(dout, dA, input_grad)
-        self.last_loss = dict(pred=value, reg=lamb * reg, out=out, y=y, x=x)
+        self.last_loss = dict(pred=value, reg=lamb * reg, out=out, y=y)
         return value + lamb * reg
 
     # -- grids --------------------------------------------------------------------
@@ -370,7 +395,7 @@ class KAN(Network):
                                      f"expected {shape}")
             for key in ("coef", "w_b", "w_s"):
                 layer.params[key] = arrays[f"layer{l}.{key}"].astype(model.dtype)
-                layer.grads[key] = np.zeros_like(layer.params[key])
+                layer.grads[key] = None if key in layer.frozen else np.zeros_like(layer.params[key])
             try:
                 layer.grid = bspline.check_grid(arrays[f"layer{l}.grid"], layer.k, I,
                                                 f"layer{l}.grid").astype(model.dtype)
