@@ -46,6 +46,9 @@ What pykan has and numpykan maps or refuses
 - Multiplication nodes (``width=[2, [5, 2], 1]``): refused until numpykan has them.
 - ``symbolic_enabled=False``: pykan then skips every formula edge, and so
   does the converted model (the formulas are not carried over).
+- Frozen scales (``requires_grad=False`` on ``scale_sp``/``scale_base``, pykan's
+  ``sp_trainable``/``sb_trainable``) map to numpykan's per-layer freezing of ``w_s``/``w_b``
+  both ways; a frozen ``coef`` is refused.
 - Devices other than the CPU, and dtypes other than float32/float64, or a mix
   of dtypes: refused (move the model with ``model.to("cpu")``).
 
@@ -184,10 +187,13 @@ def to_pykan(model):
                          f"with k = 0 (its KANLayer slices grid[:, k:-k], empty for k = 0)")
     grid = Gs[0] if len(set(Gs)) == 1 else Gs
     k = ks[0] if len(set(ks)) == 1 else ks
+    frozen = [getattr(layer, "frozen", frozenset()) for layer in layers]
     with _global_rngs_kept(torch):
         pk = kan.MultKAN(width=list(model.width), grid=grid, k=k,
                          base_fun=layers[0].base_fun, grid_eps=float(model.grid_eps),
                          grid_range=[float(v) for v in model.config["grid_range"]],
+                         sp_trainable=not any("w_s" in f for f in frozen),
+                         sb_trainable=not any("w_b" in f for f in frozen),
                          auto_save=False, device="cpu")
     if np.dtype(model.dtype) == np.float64:
         pk.double()                                            # nn.Module.double: every float tensor
@@ -199,6 +205,8 @@ def to_pykan(model):
                                   (act.scale_base, layer.w_b), (act.scale_sp, layer.w_s),
                                   (act.mask, layer.mask)):
                 target.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+            act.scale_sp.requires_grad_("w_s" not in frozen[l])     # numpykan freezes per layer
+            act.scale_base.requires_grad_("w_b" not in frozen[l])
             if layer.symbolic is None:
                 continue
             sym = pk.symbolic_fun[l]
@@ -271,11 +279,9 @@ def _check_pykan(torch, kan, m):
                                  f"numpykan has no affine map after its nodes (only identity "
                                  f"node/subnode scales and biases convert)")
     for l, act in enumerate(m.act_fun):
-        for key in ("coef", "scale_base", "scale_sp"):
-            if not getattr(act, key).requires_grad:
-                raise ValueError(f"pykan act_fun[{l}].{key} is frozen (requires_grad=False, e.g. "
-                                 f"from sp_trainable/sb_trainable=False); numpykan's KAN trains "
-                                 f"every coef, w_b and w_s")
+        if not act.coef.requires_grad:
+            raise ValueError(f"pykan act_fun[{l}].coef is frozen (requires_grad=False); numpykan "
+                             f"freezes w_b and w_s (sb_trainable, sp_trainable), not coef")
     ks = {act.k for act in m.act_fun}
     if len(ks) > 1:
         raise ValueError(f"pykan model has spline degrees k = {[act.k for act in m.act_fun]} per "
@@ -333,8 +339,8 @@ def from_pykan(pykan_model):
         A feature numpykan cannot represent (the message names it and the
         parameter that holds it): multiplication nodes, non-identity affine
         parameters, an unknown base function or formula, per-layer degrees,
-        ``input_id`` from ``prune_input``, a non-increasing grid, a device
-        other than the CPU.
+        ``input_id`` from ``prune_input``, a frozen ``coef``, a non-increasing
+        grid, a device other than the CPU.
     ImportError
         torch or pykan is missing.
     """
@@ -355,7 +361,8 @@ def from_pykan(pykan_model):
         grid = check_grid(arr(act.grid), act.k, act.in_dim, f"{where}.grid")
         layers.append(dict(base=base, grid=grid, coef=arr(act.coef), w_b=arr(act.scale_base),
                            w_s=arr(act.scale_sp), mask=arr(act.mask), k=int(act.k),
-                           edges=_formula_edges(m, l, where)))
+                           edges=_formula_edges(m, l, where),
+                           sp=bool(act.scale_sp.requires_grad), sb=bool(act.scale_base.requires_grad)))
     bases = {d["base"] for d in layers}
     if len(bases) > 1:
         raise ValueError(f"pykan layers use different base functions {[d['base'] for d in layers]}; "
@@ -364,12 +371,13 @@ def from_pykan(pykan_model):
     G0 = layers[0]["grid"].shape[1] - 2 * layers[0]["k"] - 1
     grid_range = tuple(float(v) for v in m.grid_range)
     model = KAN(width, grid=G0, k=layers[0]["k"], grid_range=grid_range, base_fun=bases.pop(),
-                seed=None, dtype=nk_dtype, grid_eps=float(m.grid_eps))
+                seed=None, dtype=nk_dtype, grid_eps=float(m.grid_eps),
+                sp_trainable=all(d["sp"] for d in layers), sb_trainable=all(d["sb"] for d in layers))
     for layer, d in zip(model.layers, layers):
         layer.grid = d["grid"]
         for key in ("coef", "w_b", "w_s"):
             layer.params[key] = d[key]
-            layer.grads[key] = np.zeros_like(d[key])
+        layer.set_trainable(sp_trainable=d["sp"], sb_trainable=d["sb"])   # fresh grads, None if frozen
         layer.mask = d["mask"]
         layer.cache = None
         if d["edges"]:
@@ -637,11 +645,12 @@ def compare_gradients(pykan_model, x, y, loss="mse", lamb=0.0, *, lamb_l1=1.0, l
         rows.append(_row("lamb * reg", "lamb * get_reg(...)", reg_n, reg_p, rtol, atol))
     for l, layer in enumerate(model.layers):
         for key, pk_key in (("coef", "coef"), ("w_b", "scale_base"), ("w_s", "scale_sp")):
-            g = grads_p[f"act_fun.{l}.{pk_key}"]
-            if layer.grads.get(key) is None and g is None:
+            g, gn = grads_p[f"act_fun.{l}.{pk_key}"], layer.grads.get(key)
+            if gn is None and g is None:
                 continue                                       # frozen in both
-            rows.append(_row(f"layer{l}.{key}", f"act_fun.{l}.{pk_key}.grad", layer.grads[key],
-                             np.zeros_like(layer.params[key]) if g is None else g, rtol, atol))
+            missing = np.full(layer.params[key].shape, np.nan)    # a gradient on one side only fails
+            rows.append(_row(f"layer{l}.{key}", f"act_fun.{l}.{pk_key}.grad",
+                             missing if gn is None else gn, missing if g is None else g, rtol, atol))
         if layer.symbolic is not None:
             sym = layer.symbolic
             g = grads_p[f"symbolic_fun.{l}.affine"]            # (O, I, 4)

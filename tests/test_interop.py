@@ -47,7 +47,7 @@ def _assert_same_model(a, b):
     """Every array of two numpykan KANs bit-identical, with the same dtype."""
     assert a.width == b.width and a.dtype == b.dtype
     for la, lb in zip(a.layers, b.layers):
-        assert la.k == lb.k and la.base_fun == lb.base_fun
+        assert la.k == lb.k and la.base_fun == lb.base_fun and la.frozen == lb.frozen
         for name, u, v in [("grid", la.grid, lb.grid), ("mask", la.mask, lb.mask)] + \
                 [(key, la.params[key], lb.params[key]) for key in la.params]:
             assert u.dtype == v.dtype and np.array_equal(u, v), name
@@ -204,8 +204,8 @@ def test_a_planted_wrong_gradient_fails_the_report(tk, monkeypatch):
     y = np.ones((16, 1))
     real = layer_module._param_grads
 
-    def wrong(gWf, params, mask):                              # dL/dw_s off by one part in 1e6
-        grads = real(gWf, params, mask)
+    def wrong(*args, **kwargs):                                # dL/dw_s off by one part in 1e6
+        grads = real(*args, **kwargs)
         grads["w_s"] = grads["w_s"] * (1 + 1e-6)
         return grads
 
@@ -244,8 +244,8 @@ def _refusal(torch, kan, what):
         m.act_fun[0].coef = torch.nn.Parameter(torch.empty(2, 3, 6, device="meta"))
         return m, "device meta"
     if what == "frozen":
-        m.act_fun[1].scale_sp.requires_grad_(False)
-        return m, "act_fun[1].scale_sp is frozen"
+        m.act_fun[1].coef.requires_grad_(False)
+        return m, "act_fun[1].coef is frozen"
     if what == "grid":
         m.act_fun[0].grid.data[0, 4] = m.act_fun[0].grid.data[0, 3]
         return m, "act_fun[0].grid"
@@ -369,3 +369,19 @@ def test_a_planted_wrong_regularizer_gradient_fails_the_report(tk, monkeypatch):
     failed = {r.name for r in report.rows if not r.ok}
     assert {"output", "loss", "lamb * reg"}.isdisjoint(failed)
     assert {"layer0.coef", "layer1.coef", "dL/dx"} <= failed
+
+
+def test_frozen_scales_move_both_ways_and_are_not_compared(tk):
+    torch, kan = tk
+    model = nk.KAN([2, 3, 1], grid=4, k=3, seed=0, sp_trainable=False)
+    model.layers[1].set_trainable(sp_trainable=False, sb_trainable=False)
+    pk = interop.to_pykan(model)
+    assert [(a.scale_sp.requires_grad, a.scale_base.requires_grad) for a in pk.act_fun] == \
+        [(False, True), (False, False)]
+    back = interop.from_pykan(pk)
+    _assert_same_model(model, back)
+    assert back.layers[1].frozen == {"w_s", "w_b"}
+    report = interop.compare_gradients(pk, np.full((6, 2), 0.4), np.ones((6, 1)))
+    assert report.ok
+    assert [r.name for r in report.rows] == ["output", "loss", "layer0.coef", "layer0.w_b",
+                                             "layer1.coef", "dL/dx"]
