@@ -25,6 +25,7 @@ _MODULES = {
     "activations": "models.activations", "layer": "models.layer", "model": "models.model",
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
     "losses": "training.losses", "regularization": "training.regularization",
+    "regmetrics": "training.regmetrics", "init": "models.init",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
     "gradcheck": "training.gradcheck",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
@@ -32,6 +33,7 @@ _MODULES = {
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",
     "lesson": "teaching.lesson", "grader": "teaching.grader", "exercises": "teaching.exercises",
     "course": "teaching.course", "website": "teaching.website", "commands": "teaching.commands",
+    "interop": "interop",
 }
 
 

@@ -37,7 +37,10 @@ def _env(out):
 def test_lessons_found():
     assert len(LESSONS) >= 9
     numbers = [int(p.name[:2]) for p in LESSONS]
-    assert numbers == list(range(1, len(LESSONS) + 1)), f"lessons must be numbered 01, 02, ...: {numbers}"
+    # lessons written on parallel branches keep the numbers they were given, so a number
+    # may be missing until every branch has landed; none may repeat
+    assert numbers[0] == 1 and len(set(numbers)) == len(numbers), \
+        f"lessons must be numbered 01, 02, ... without repeats: {numbers}"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])

@@ -108,9 +108,10 @@ assert np.abs(A[:, 0, 0] - phi).max() < 1e-12
 # %% [markdown]
 # ## 2. Initialization: every edge starts as a scaled SiLU
 #
-# numpykan follows the paper: `coef` is small noise (so `spline(x) ~ 0`),
-# `w_s = 1 / sqrt(I)`, and `w_b` is Xavier-uniform, `U(-a, a)` with
-# `a = sqrt(6 / (I + O))`. A fresh layer therefore computes nearly
+# numpykan follows the paper and pykan: `coef` is small noise (so `spline(x) ~ 0`),
+# `w_s = 1 / sqrt(I)`, and `w_b` is pykan's `U(-1, 1) / sqrt(I)` (Xavier-uniform,
+# `U(-a, a)` with `a = sqrt(6 / (I + O))`, with `scale_base_mu=None, scale_base_sigma=None`).
+# A fresh layer therefore computes nearly
 # `y_j = sum_i w_b[i, j] silu(x_i)` — a linear layer after a SiLU.
 
 # %%
@@ -123,7 +124,7 @@ spline_size = np.abs(fresh.spline_values(xb)).max()
 print(f"w_s = {fresh.w_s[0, 0]:.4f} (1/sqrt(3) = {1 / np.sqrt(3):.4f});  max |spline| = {spline_size:.3f}")
 print(f"max |y - silu(x) @ w_b| = {np.abs(y_fresh - y_silu).max():.3f}")
 assert np.allclose(fresh.w_s, 1 / np.sqrt(I))
-assert np.all(np.abs(fresh.w_b) <= np.sqrt(6 / (I + O)))
+assert np.all(np.abs(fresh.w_b) <= 1 / np.sqrt(I))
 assert spline_size < 0.3 / G + 1e-12                         # coef in [-0.25, 0.25] / G, bases sum to 1
 assert np.abs(y_fresh - y_silu).max() < 0.2
 
