@@ -24,12 +24,14 @@ _MODULES = {
     "grids": "splines.grids", "bspline": "splines.bspline", "livebasis": "splines.livebasis",
     "activations": "models.activations", "layer": "models.layer", "model": "models.model",
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
+    "derivatives": "models.derivatives", "derivative_layers": "models.derivative_layers",
     "losses": "training.losses", "regularization": "training.regularization",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
     "gradcheck": "training.gradcheck",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",
+    "pde": "pde",
 }
 
 
