@@ -349,3 +349,14 @@ def test_a_stale_tape_is_refused():
     with pytest.raises(RuntimeError, match="reused by a later forward"):
         derivatives.backward(old, gu=np.ones((3, 2)))
     derivatives.forward(model, x, 2)                            # no backward: fresh arrays, no harm
+
+
+def test_the_derivative_benchmark_runs():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_derivatives.py"
+    spec = importlib.util.spec_from_file_location("bench_derivatives", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    plain, lap, runs = bench.bench([2, 2, 1], 7, 5, 0.0)
+    assert runs >= 20 and plain > 0 and lap > 0

@@ -764,11 +764,14 @@ def local_basis_orders(x, grid, k, orders=(0, 1, 2), check=True, workspace=None)
     ws = _FRESH if workspace is None else workspace
     live = ws.get("live_orders", (len(orders) * (k + 1), B, I), x.dtype)   # orders stacked
     start = ws.get("start_orders", (B, I), np.int32)          # (B, I)
-    rows = max(1, _BASIS_BLOCK // I)
+    rows = max(1, _ORDERS_BLOCK // I)                          # batch rows per block
     for b0 in range(0, B, rows):
         _live_block(x[b0:b0 + rows], plan, k, live, start, b0, ws, orders)
     by_order = {q: live[a * (k + 1):(a + 1) * (k + 1)] for a, q in enumerate(orders)}
     return LocalBasis(by_order[0], by_order.get(1), start, K, ws, orders=by_order)
+
+
+_ORDERS_BLOCK = 1 << 13     # points per block of local_basis_orders: its (k + 1, b I) levels stay in cache
 
 
 def _uniform_orders(u, k, inv_h, orders, out):
