@@ -94,6 +94,7 @@ def test_reproduce_poisson_quick(tmp_path, capsys):
     assert {"poisson_solution.png", "poisson_staircase.png"} <= set(r["files"])
     settings = {p["setting"] for p in r["per_seed"]}
     assert settings == {"example6", "example7"}
+    assert {p["model"] for p in r["per_seed"] if p["setting"] == "example6"} == {"KAN", "MLP"}
     assert r["report"]["example7"]["l2"] == [3.11e-3, 1.03e-3, 1.74e-4]
     assert "| Example 6" in capsys.readouterr().out
 
