@@ -114,3 +114,19 @@ def test_poisson_example7_staircase():
     _, stages, _ = pde._staircase(8, [5, 10, 20], 50, 51, np.float64)
     finals = [st["l2"][-1] for st in stages]
     assert finals[0] > finals[1] > finals[2] and finals[2] <= 1.74e-4
+
+
+def test_readme_derivative_example_prints_its_comments():
+    import contextlib
+    import io
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"## Derivatives with respect to the inputs, and a PDE.*?```python\n(.*?)```",
+                     text, re.S).group(1)
+    claims = [line.split("#")[-1].split(":")[-1].strip() for line in code.splitlines()
+              if line.startswith("print(")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    assert out.getvalue().splitlines() == claims
