@@ -26,12 +26,16 @@ _MODULES = {
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
     "derivatives": "models.derivatives", "derivative_layers": "models.derivative_layers",
     "losses": "training.losses", "regularization": "training.regularization",
+    "regmetrics": "training.regmetrics", "init": "models.init",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
     "gradcheck": "training.gradcheck",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",
     "pde": "pde",
+    "lesson": "teaching.lesson", "grader": "teaching.grader", "exercises": "teaching.exercises",
+    "course": "teaching.course", "website": "teaching.website", "commands": "teaching.commands",
+    "interop": "interop",
 }
 
 

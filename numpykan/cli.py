@@ -60,6 +60,8 @@ def build_parser():
                       help="loss-curve figure path; the fit goes to *-fit.png beside it")
     demo.set_defaults(func=cmd_demo)
     add_reproduce_parser(sub)
+    from .teaching.commands import add_teaching_parsers   # numpykan grade, numpykan course
+    add_teaching_parsers(sub)
     return parser
 
 
