@@ -40,7 +40,12 @@ import numpy as np
 from .models import derivatives
 
 __all__ = ["solution", "source", "source_grad", "boundary_points", "interior_points",
-           "PoissonLoss", "solve_poisson", "run_poisson", "PYKAN_POISSON"]
+           "PoissonLoss", "solve_poisson", "run_poisson", "PYKAN_POISSON", "PYKAN_INIT"]
+
+#: pykan 0.2.8's MultKAN initialization (noise_scale 0.3, scale_base = U(-1, 1) / sqrt(in);
+#: scale_sp = 1 / sqrt(in) is numpykan's default too), pinned so the runs below do not move
+#: when numpykan's own defaults change
+PYKAN_INIT = dict(noise_scale=0.3, scale_base_mu=0.0, scale_base_sigma=1.0)
 
 #: pykan's published numbers (tutorials Example_6_PDE_interpretation and
 #: Example_7_PDE_accuracy, float32 on cuda, pykan 0.2.x): MSE to the solution ("l2")
@@ -249,7 +254,7 @@ def _staircase(seed, grids, steps, n, dtype, log=None):
     """pykan's Example 7 for one seed: mesh ``n x n``, ``grids`` stages of ``steps`` L-BFGS steps each."""
     from .models.model import KAN
     x_i, x_b = interior_points(n, "mesh"), boundary_points(n)
-    model = KAN([2, 2, 1], grid=grids[0], k=3, seed=seed, dtype=dtype)
+    model = KAN([2, 2, 1], grid=grids[0], k=3, seed=seed, dtype=dtype, **PYKAN_INIT)
     stages, t0 = [], time.perf_counter()
     for s, G in enumerate(grids):
         if s:
@@ -330,7 +335,8 @@ def run_poisson(out=None, seeds=None, quick=False, dtype="float64", epochs=None,
       stage); pykan: 3.11e-3, 1.03e-3, 1.74e-4.
 
     The L-BFGS settings are pykan's (``lr=1``, history 10, strong Wolfe, tolerances
-    1e-32, 20 iterations per step); so is every size. Seeds draw the initial
+    1e-32, 20 iterations per step); so is every size, and the initialization is pykan
+    0.2.8's (:data:`PYKAN_INIT`). Seeds draw the initial
     parameters and Example 6's points; pykan's numbers are one run (torch seed 1),
     whose random numbers NumPy cannot reproduce, so every seed is reported.
 
@@ -369,7 +375,8 @@ def run_poisson(out=None, seeds=None, quick=False, dtype="float64", epochs=None,
     ex6, mlp6 = [], []
     for s in range(seeds):
         x6, xb6 = interior_points(n6, "random", seed=s), boundary_points(n6)
-        for name, model, rows in (("KAN", KAN([2, 2, 1], grid=5, k=3, seed=s, dtype=dt), ex6),
+        for name, model, rows in (("KAN", KAN([2, 2, 1], grid=5, k=3, seed=s, dtype=dt,
+                                              **PYKAN_INIT), ex6),
                                   ("MLP", MLP([2, 15, 1], activation="tanh", seed=s, dtype=dt), mlp6)):
             h = solve_poisson(model, x6, xb6, steps=steps6, grid_update_stop=50)
             rows.append(dict(seed=s, model=name, num_parameters=model.num_parameters(),
@@ -418,6 +425,7 @@ def run_poisson(out=None, seeds=None, quick=False, dtype="float64", epochs=None,
               for s, stages in runs.items()}
     config = {"quick": quick, "seeds": list(range(seeds)), "dtype": np.dtype(dt).name,
               "width": [2, 2, 1], "k": 3, "alpha": 0.01, "base_fun": "silu",
+              "init": dict(PYKAN_INIT, w_s="1/sqrt(in)"),
               "example6": {"grid": 5, "steps": steps6, "interior": f"{n6 * n6} uniform random "
                            f"(seeded)", "boundary": 4 * n6, "grid_updates": "steps 0, 5, 10, 15",
                            "mlp": "MLP [2, 15, 1] tanh (61 parameters; the KAN has 60), same "

@@ -21,8 +21,7 @@
 # then the gradient of a loss written on them with respect to every parameter, and we
 # check both against finite differences before we trust them to solve an equation.
 #
-# **Goals.** After this lesson (about 30 minutes to read; it runs in under a minute,
-# a few seconds with `QUICK=1`) you can
+# **Goals.** After this lesson (about 30 minutes to read) you can
 #
 # 1. differentiate a B-spline basis any number of times and say where the derivatives jump;
 # 2. derive the forward recursion `J' = sum phi' J`, `H' = sum phi'' J^2 + phi' H` for the
@@ -31,33 +30,18 @@
 #    with `check_model`, including what happens on a knot;
 # 4. solve pykan's Poisson problem with a `[2, 2, 1]` KAN and L-BFGS, and compare it
 #    with an MLP of the same size.
+#
+# **Running time.** About 12 s in full mode on a 2-core machine (CPU time, measured with
+# one BLAS thread; 30 s of wall time with the machine shared), a few seconds with `QUICK=1`.
 
 # %%
-import os
-import tempfile
-
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
 import numpykan as nk
 from numpykan import derivatives, pde
 from numpykan.activations import silu_derivatives
-
-QUICK = os.environ.get("QUICK", "0") not in ("", "0")      # small and fast, for the tests
-OUT = os.environ.get("NUMPYKAN_TUTORIAL_OUT") or tempfile.mkdtemp(prefix="numpykan-tutorial-")
-os.makedirs(OUT, exist_ok=True)
-
-
-def savefig(fig, name):
-    """Save into OUT; show it in a notebook, close it otherwise."""
-    path = os.path.join(OUT, name)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    print("figure saved to", path)
-    if "inline" in matplotlib.get_backend():
-        plt.show()
-    else:
-        plt.close(fig)
+from numpykan.teaching.lesson import QUICK, savefig             # QUICK switch, figure folder
 
 
 # %% [markdown]
@@ -267,7 +251,8 @@ for k_edge in (3, 5):
 # solution is `u* = sin(pi x) sin(pi y)`. The loss is
 # `alpha mean_i (lap u(x_i) - f(x_i))^2 + mean_b u(x_b)^2` with `alpha = 0.01`, over 441
 # interior points drawn uniformly and the 84 points of the four sides of a 21 x 21 mesh;
-# a KAN `[2, 2, 1]`, `G = 5`, `k = 3`; L-BFGS (20 steps of up to 20 iterations), grids
+# a KAN `[2, 2, 1]`, `G = 5`, `k = 3` with pykan 0.2.8's initialization (`pde.PYKAN_INIT`:
+# `noise_scale = 0.3`, `w_b ~ U(-1, 1)/sqrt(in)`); L-BFGS (20 steps of up to 20 iterations), grids
 # updated from the interior points at steps 0, 5, 10, 15. `numpykan.pde.PoissonLoss`
 # is the loss above (with its boundary term) and `pde.solve_poisson` the loop.
 #
@@ -281,10 +266,11 @@ for k_edge in (3, 5):
 
 # %%
 n, steps = (9, 4) if QUICK else (21, 20)
-x_i = pde.interior_points(n, "random", seed=8)              # (n^2, 2)
+SEED = 11                                                    # a good start: see "Seeds" below
+x_i = pde.interior_points(n, "random", seed=SEED)           # (n^2, 2)
 x_b = pde.boundary_points(n)                                 # (4n, 2)
-kan = nk.KAN([2, 2, 1], grid=5, k=3, seed=8)
-mlp = nk.MLP([2, 15, 1], activation="tanh", seed=8)
+kan = nk.KAN([2, 2, 1], grid=5, k=3, seed=SEED, **pde.PYKAN_INIT)
+mlp = nk.MLP([2, 15, 1], activation="tanh", seed=SEED)
 print("parameters: KAN", kan.num_parameters(), " MLP", mlp.num_parameters())
 start = {name: float(np.mean((m.predict(x_i) - pde.solution(x_i)) ** 2))
          for name, m in (("KAN", kan), ("MLP", mlp))}
@@ -324,17 +310,18 @@ savefig(fig, "12_poisson.png")
 # A `[2, 2, 1]` KAN represents the solution exactly through
 # `sin(pi x) sin(pi y) = (cos(pi (x - y)) - cos(pi (x + y))) / 2`: two hidden nodes
 # `x - y` and `x + y`, then a cosine on each. Whether L-BFGS finds that depends on the
-# start. Seed 8 above does; over 16 seeds, 4 reach pykan's error in 20 steps and most
-# stop in a worse minimum (`numpykan reproduce poisson` reports them all; scipy's L-BFGS-B
-# from the same starts stops there too). The MLP has no such trouble here. Try a few
-# seeds:
+# start. Seed 11 above is the best of 16: over 16 seeds, 6 reach the group of minima
+# that pykan's published run is in (MSE 2e-4 to 5e-3 after 20 steps, PDE loss about 2) and
+# the rest stop in a worse one (MSE ~3e-2, PDE loss ~12), where both hidden nodes compute
+# nearly the same function of `x + y` (`numpykan reproduce poisson` reports them all; scipy's
+# L-BFGS-B stops there too). The MLP has no such trouble here. Try a few seeds:
 
 # %%
 seeds = [0] if QUICK else [0, 1, 2, 3]
 for s in seeds:
     pts_s = pde.interior_points(n, "random", seed=s)
     row = {}
-    for name, m in (("KAN", nk.KAN([2, 2, 1], grid=5, k=3, seed=s)),
+    for name, m in (("KAN", nk.KAN([2, 2, 1], grid=5, k=3, seed=s, **pde.PYKAN_INIT)),
                     ("MLP", nk.MLP([2, 15, 1], activation="tanh", seed=s))):
         row[name] = pde.solve_poisson(m, pts_s, x_b, steps=steps)["l2"][-1]
     print(f"seed {s}: KAN {row['KAN']:.2e}   MLP {row['MLP']:.2e}")
@@ -364,9 +351,9 @@ if not QUICK:
 #   parameter and `x`; it needs `phi'''`. Checked by finite differences (`check_model`
 #   with a `DerivativeLoss` and `input_grad=True`), and on a knot it fails exactly where
 #   the smoothness runs out (`k < 4` for `dL/dx` of a Laplacian loss).
-# - A 60-parameter KAN solves pykan's Poisson problem to pykan's accuracy from a good
-#   start and improves with grid extension; from most starts it stops in a worse minimum,
-#   while a 61-parameter tanh MLP solves it reliably here.
+# - A 60-parameter KAN solves pykan's Poisson problem to pykan's accuracy from a good start
+#   (6 or 7 of 16) and improves with grid extension; from the others it stops in a worse
+#   minimum, while a 61-parameter tanh MLP solves it on every seed here.
 #
 # ## Exercises
 #
