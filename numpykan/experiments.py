@@ -662,8 +662,14 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
 # The command line: numpykan reproduce EXPERIMENT
 # ---------------------------------------------------------------------------
 
+def run_poisson(out=None, **kwargs):
+    """pykan's Poisson problem, KAN [2, 2, 1]: see :func:`numpykan.pde.run_poisson`."""
+    from .pde import run_poisson as run                       # the pde module owns it
+    return run(out=out, **kwargs)
+
+
 EXPERIMENTS = {"xy": run_xy, "kan-vs-mlp": run_kan_vs_mlp, "image": run_image,
-               "mnist": run_mnist}
+               "mnist": run_mnist, "poisson": run_poisson}
 
 
 def _cmd_reproduce(args):
@@ -685,7 +691,8 @@ def add_reproduce_parser(sub):
     helps = {"xy": "f(x,y)=xy, KAN [2,5,1] with and without grid update (Fig. 2)",
              "kan-vs-mlp": "KAN (120 params) vs MLP (121) on exp(sin(pi x)+y^2) (Fig. 3)",
              "image": "image fitting, KAN vs MLP of equal size, PSNR (Fig. 4-7)",
-             "mnist": "MNIST, KAN [784,10,10] vs MLP (Table 1)"}
+             "mnist": "MNIST, KAN [784,10,10] vs MLP (Table 1)",
+             "poisson": "pykan's Poisson PDE, KAN [2,2,1] with hand-derived Laplacian gradients"}
     for name, fn in EXPERIMENTS.items():
         p = exps.add_parser(name, help=helps[name], description=helps[name])
         p.add_argument("--out", default=None,
@@ -722,5 +729,9 @@ def add_reproduce_parser(sub):
             p.add_argument("--subset", type=int, default=None,
                            help="use only the first N train and test images")
             names += ["data", "update_grid", "subset"]
+        if name == "poisson":
+            p.add_argument("--steps", type=int, default=None,
+                           help="L-BFGS steps per grid of the staircase (default 50)")
+            names += ["steps"]
         p.set_defaults(func=_cmd_reproduce, kwarg_names=names)
     return rep

@@ -151,7 +151,8 @@ def test_model_with_symbolic_edges_passes_check_model(lamb):
     y = rng.standard_normal((16, 1))
     report = check_model(model, x, y, lamb=lamb)
     assert report.ok, str(report)
-    assert any(row.name.startswith("layer3") for row in report.rows)   # the abcd pair is checked
+    names = {row.name for row in report.rows}                          # the abcd pairs are checked,
+    assert {"layer0.symbolic.abcd", "layer1.symbolic.abcd"} <= names   # named after their layers
 
 
 @pytest.mark.parametrize("lamb", [0.0, 0.05])
