@@ -24,14 +24,20 @@ _MODULES = {
     "grids": "splines.grids", "bspline": "splines.bspline", "livebasis": "splines.livebasis",
     "activations": "models.activations", "layer": "models.layer", "model": "models.model",
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
+    "derivatives": "models.derivatives", "derivative_layers": "models.derivative_layers",
     "losses": "training.losses", "regularization": "training.regularization",
+    "regmetrics": "training.regmetrics", "init": "models.init",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
     "resumable": "training.resumable",
     "gradcheck": "training.gradcheck", "progress": "training.progress",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",
-    "digits": "data.digits",
+    "standin": "data.standin",
+    "pde": "pde",
+    "lesson": "teaching.lesson", "grader": "teaching.grader", "exercises": "teaching.exercises",
+    "course": "teaching.course", "website": "teaching.website", "commands": "teaching.commands",
+    "interop": "interop",
 }
 
 

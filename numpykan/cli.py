@@ -126,6 +126,8 @@ def build_parser():
     demo.add_argument("--quiet", action="store_true", help="no loss lines while training")
     demo.set_defaults(func=cmd_demo)
     add_reproduce_parser(sub)
+    from .teaching.commands import add_teaching_parsers   # numpykan grade, numpykan course
+    add_teaching_parsers(sub)
     return parser
 
 

@@ -15,3 +15,14 @@ settings.register_profile(
 )
 settings.register_profile("numpykan-thorough", deadline=None, max_examples=400)
 settings.load_profile("numpykan")
+
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.slow`` tests are opt-in: they run only under ``-m slow`` (or a -m naming them)."""
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    import pytest
+    skip = pytest.mark.skip(reason="slow experiment run: opt in with pytest -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -15,6 +15,7 @@ import pytest
 import numpykan as nk
 from numpykan import mnist as ds
 from numpykan.cli import main
+from numpykan.data.standin import STANDIN_LABEL
 from numpykan.experiments import EXPERIMENTS, Progress
 
 
@@ -146,7 +147,7 @@ def test_every_quick_run_is_offline_and_stamped(experiment, tmp_path, capsys):
     assert "quick run" in text
     if experiment == "mnist":
         assert results["config"]["synthetic"] is True
-        assert "synthetic stand-in for MNIST" in text
+        assert STANDIN_LABEL in text and "not MNIST" in results["config"]["data"]
 
 
 class _Stream(io.StringIO):

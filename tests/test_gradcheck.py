@@ -269,3 +269,107 @@ def test_check_model_refuses_float32_model():
     model, (x, y) = TwoLayerLinear(dtype=np.float32), _data()
     with pytest.raises(TypeError, match="float64"):
         check_model(model, x.astype(np.float32), y.astype(np.float32))
+
+
+# --------------------------------------------------------------------------- #
+# diagnostics: NaN, the rounding floor, knots; callable losses, input_grad, row names
+# --------------------------------------------------------------------------- #
+
+def test_nan_loss_is_reported_as_nan():
+    w = np.array([1.0, 2.0])
+    report = gradcheck(lambda: float("nan"), {"w": w}, {"w": np.zeros(2)})
+    assert not report.ok
+    row = report.rows[0]
+    assert np.isnan(row.max_abs_err) and np.isnan(row.max_rel_err) and np.isnan(report.f_value)
+    text = str(report)
+    assert "max rel err" in text and "0.00e+00" not in text and " nan " in text
+    assert any("f() returned NaN at the unperturbed point" in n for n in report.notes)
+
+
+def test_nan_in_the_numeric_derivative_only():
+    w = np.array([0.0, 1.0])
+    f = lambda: float(np.sum(np.sqrt(w)))                     # sqrt(-eps) is NaN at w = 0
+    with np.errstate(invalid="ignore"):
+        report = gradcheck(f, {"w": w}, {"w": np.array([1e6, 0.5])})
+    assert not report.ok and np.isnan(report.rows[0].max_rel_err) and np.isfinite(report.f_value)
+    assert any("NaN in the analytic or numeric gradient of w" in n for n in report.notes)
+
+
+def test_rounding_floor_and_abs_f_in_the_report():
+    """A loss of ~1e8: every difference carries ~macheps 1e8 / eps = 2e-2 of round-off."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=6)
+    f = lambda: float(1e8 + np.sum(np.sin(w)))                 # d/dw = cos(w), |f| ~ 1e8
+    report = gradcheck(f, {"w": w}, {"w": np.cos(w)})
+    floor = np.finfo(float).eps * abs(report.f_value) / report.eps
+    assert report.f_value == pytest.approx(1e8, rel=1e-6)
+    assert report.rounding_floor == pytest.approx(floor) and 1e-3 < floor < 1e-1
+    assert not report.ok                                       # round-off swamps rtol 1e-6 ...
+    assert "|f| = 1.00e+08" in str(report) and f"{floor:.2e}" in str(report)
+    assert any("rounding floor" in n and "not a wrong gradient" in n for n in report.notes)
+    assert gradcheck(f, {"w": w}, {"w": np.cos(w)}, atol=10 * floor).ok   # ... and atol ~ floor fixes it
+    wrong = gradcheck(f, {"w": w}, {"w": np.cos(w) + 1.0}, atol=10 * floor)
+    assert not wrong.ok and not any("rounding floor" in n for n in wrong.notes)   # a real error
+
+
+def _knot_kan(k):
+    import numpykan as nk
+    model = nk.KAN([1, 1], grid=4, k=k, seed=0)
+    model.layers[0].params["coef"][...] = np.random.default_rng(1).normal(0, 1, (1, 1, 4 + k))
+    return model
+
+
+def test_check_model_names_a_point_on_a_knot():
+    model = _knot_kan(1)
+    x = model.layers[0].grid[:, [2]].T.copy()                  # (1, 1) exactly on an interior knot
+    y = np.zeros((1, 1))
+    report = check_model(model, x, y, input_grad=True)
+    assert not report.ok and [r.name for r in report.rows if not r.ok] == ["x"]
+    (note,) = report.notes
+    assert note.startswith("layer 0 input 0: 1 of 1 points lie within 1e-05 of a knot")
+    assert "degree-1 spline is only C^0" in note and "expect a mismatch" in note
+    assert "note: layer 0 input 0" in str(report)
+    away = x + 0.3                                             # inside an interval: no note, a pass
+    report = check_model(model, away, y, input_grad=True)
+    assert report.ok and not report.notes
+    assert check_model(_knot_kan(3), x, y, input_grad=True).ok   # k = 3 is C^2: on a knot is fine
+
+
+def test_check_model_callable_loss_and_input_grad():
+    import numpykan as nk
+    model = nk.KAN([2, 3, 1], grid=4, k=3, seed=0)
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(-0.9, 0.9, (5, 2)), rng.normal(size=(5, 1))
+
+    def quartic(pred, target):                                 # L = mean (pred - y)^4
+        r = pred - target
+        return float(np.mean(r ** 4)), 4 * r ** 3 / r.size
+
+    def wrong(pred, target):
+        value, g = quartic(pred, target)
+        return value, 2 * g
+
+    report = check_model(model, x, y, loss=quartic, input_grad=True)
+    assert report.ok, str(report)
+    assert [r.name for r in report.rows][-1] == "x"
+    bad = check_model(model, x, y, loss=wrong)
+    assert not bad.ok and all(not r.ok for r in bad.rows)
+    assert check_model(model, x, y, loss="mse", input_grad=True, lamb=0.01).ok
+    with pytest.raises(TypeError, match="a callable loss takes no loss_kwargs"):
+        check_model(model, x, y, loss=quartic, lamb=0.1)
+    with pytest.raises(ValueError, match=r"dL/dy_pred of the output's shape \(5, 1\)"):
+        check_model(model, x, y, loss=lambda p, t: (0.0, np.zeros(5)))
+    with pytest.raises(TypeError, match="loss must be a name"):
+        check_model(model, x, y, loss=3)
+
+
+def test_rows_are_named_after_the_layer_they_belong_to():
+    import numpykan as nk
+    model = nk.KAN([2, 2, 1], grid=4, k=3, seed=0)
+    model.fix_symbolic(0, 1, 0, "sin", fit_params=False)
+    x = np.random.default_rng(3).uniform(-0.9, 0.9, (4, 2))
+    report = check_model(model, x, np.zeros((4, 1)))
+    assert report.ok, str(report)
+    assert [r.name for r in report.rows] == [
+        "layer0.coef", "layer0.w_b", "layer0.w_s", "layer1.coef", "layer1.w_b", "layer1.w_s",
+        "layer0.symbolic.abcd"]

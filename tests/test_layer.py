@@ -135,7 +135,7 @@ def test_initialization_and_shapes(I, O, G, k):
     assert all(layer.grads[key].shape == v.shape for key, v in layer.params.items())
     assert layer.num_parameters() == I * O * (G + k + 2)
     np.testing.assert_array_equal(layer.w_s, 1.0 / np.sqrt(I))
-    bound = np.sqrt(6.0 / (I + O))                              # Xavier-uniform
+    bound = 1.0 / np.sqrt(I)                                    # pykan's U(-1, 1) / sqrt(I)
     assert np.all(np.abs(layer.w_b) <= bound)
     # coef ~ U(-noise/2, noise/2) / G with noise 0.5, so |spline| <= 0.25 / G (partition of unity)
     assert np.all(np.abs(layer.coef) <= 0.25 / G)
@@ -146,10 +146,12 @@ def test_initialization_and_shapes(I, O, G, k):
     assert layer.forward(np.zeros((3, I))).shape == (3, O)
 
 
-def test_xavier_bound_is_used():
-    """Many draws fill the Xavier interval (so the bound is the right one, not a smaller one)."""
-    layer = KANLayer(20, 30, seed=0)
-    bound = np.sqrt(6.0 / 50)
+@pytest.mark.parametrize("init, bound", [({}, 1.0 / np.sqrt(20)),
+                                         (dict(scale_base_mu=None, scale_base_sigma=None),
+                                          np.sqrt(6.0 / 50))], ids=["pykan", "xavier"])
+def test_base_init_bound_is_used(init, bound):
+    """Many draws fill the interval (so the bound is the right one, not a smaller one)."""
+    layer = KANLayer(20, 30, seed=0, **init)
     assert np.max(np.abs(layer.w_b)) <= bound
     assert np.max(np.abs(layer.w_b)) > 0.95 * bound
 

@@ -151,7 +151,8 @@ def test_model_with_symbolic_edges_passes_check_model(lamb):
     y = rng.standard_normal((16, 1))
     report = check_model(model, x, y, lamb=lamb)
     assert report.ok, str(report)
-    assert any(row.name.startswith("layer3") for row in report.rows)   # the abcd pair is checked
+    names = {row.name for row in report.rows}                          # the abcd pairs are checked,
+    assert {"layer0.symbolic.abcd", "layer1.symbolic.abcd"} <= names   # named after their layers
 
 
 @pytest.mark.parametrize("lamb", [0.0, 0.05])
@@ -245,7 +246,8 @@ def _lbfgs(model, x, y, iters, lamb=0.0, **kw):
 def _train_prune_symbolic(train_num, adam_steps, seed=0):
     ds = nk.create_dataset(_target, n_var=2, train_num=train_num, test_num=1000, seed=0)
     x, y = ds["train_input"], ds["train_label"]
-    model = nk.KAN([2, 5, 1], grid=5, k=3, seed=seed)
+    # the Xavier start this flow was written for; pykan's recipe is tested in test_hellokan.py
+    model = nk.KAN([2, 5, 1], grid=5, k=3, seed=seed, scale_base_mu=None, scale_base_sigma=None)
     model.fit(ds, opt="Adam", steps=adam_steps, lr=1e-2, lamb=0.01, stop_grid_update_step=100,
               log=adam_steps)
     for _ in range(5):                                       # LBFGS with sparsity, grid updates

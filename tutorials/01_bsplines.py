@@ -33,13 +33,16 @@
 # `G` grid intervals, `k` the spline *degree* (pykan calls it the "order"),
 # `K = G + k` basis functions, `G + 2k + 1` knots.
 
+#
+# **Running time.** About 4 s in full mode on a 2-core machine (measured with one BLAS
+# thread), a few seconds with `QUICK=1`.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
 import numpykan as nk
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, YourTurn, savefig   # QUICK switch, exercise stubs, figures
 
 # %% [markdown]
 # ## 1. The knot vector
@@ -78,19 +81,26 @@ assert np.allclose(np.diff(t), 2.0 / G)                     # uniform spacing h 
 # $$B_{m,p}(x) = \frac{x - t_m}{t_{m+p} - t_m} B_{m,p-1}(x)
 #               + \frac{t_{m+p+1} - x}{t_{m+p+1} - t_{m+1}} B_{m+1,p-1}(x).$$
 #
-# Each level is one polynomial degree higher and one interval wider. Below is the
-# recursion exactly as written, for one point and one basis at a time. It is slow
-# (it recomputes the same lower-degree values over and over) but every line matches
-# the formula.
+# Each level is one polynomial degree higher and one interval wider.
+#
+# **Your turn.** Write the recursion exactly as the formula reads, for one point and
+# one basis at a time: `cox_de_boor(x, t, m, p)` returns `B_{m,p}(x)` on the knots `t`.
+# It is slow (it recomputes the same lower-degree values over and over), but every
+# line can match the formula. `bases_by_hand` below it, given, evaluates all bases at
+# all points with it. The cell after checks your function against the library; the
+# grader (`numpykan grade 01 your_file.py`) tells you which entry is wrong and where
+# to look.
 
-# %%
+# %% tags=["exercise"]
 def cox_de_boor(x, t, m, p):
     """B_{m,p}(x) on knots t, by the textbook recursion (scalar x)."""
+    ### BEGIN SOLUTION
     if p == 0:
         return 1.0 if t[m] <= x < t[m + 1] else 0.0
     left = (x - t[m]) / (t[m + p] - t[m]) * cox_de_boor(x, t, m, p - 1)
     right = (t[m + p + 1] - x) / (t[m + p + 1] - t[m + 1]) * cox_de_boor(x, t, m + 1, p - 1)
     return left + right
+    ### END SOLUTION
 
 
 def bases_by_hand(xs, t, k):
@@ -99,6 +109,7 @@ def bases_by_hand(xs, t, k):
     return np.array([[cox_de_boor(x, t, m, k) for m in range(K)] for x in xs])
 
 
+# %%
 n_points = 41 if QUICK else 201
 xs = np.linspace(-1.9, 1.9, n_points)                      # (B,) also a little beyond [-1, 1]
 mine = bases_by_hand(xs, t, k)                              # (B, K)
@@ -211,27 +222,55 @@ print(f"max |polynomial pieces - recursion| = {np.abs(pieces - by_hand).max():.1
 assert np.abs(pieces - by_hand).max() < 1e-12
 
 # %% [markdown]
-# **Derivatives.** Differentiating the recursion gives a formula with no new
-# ingredients — the degree `k - 1` bases of the same knots:
+# **Derivatives.** The backward pass of a KAN needs `dB/dx` (lesson 3, for `dL/dx`).
+# The result is a formula with no new ingredients — the degree `k - 1` bases of the
+# same knots:
 #
 # $$B'_{m,k}(x) = k \left[\frac{B_{m,k-1}(x)}{t_{m+k} - t_m}
 #                 - \frac{B_{m+1,k-1}(x)}{t_{m+k+1} - t_{m+1}}\right].$$
 #
-# This is what the backward pass of a KAN needs for `dL/dx` (lesson 3). We check it
-# three ways: the formula by hand, `nk.bspline.basis_derivative`, and central finite
-# differences.
+# *Where it comes from, on a uniform grid* (spacing `h`, numpykan's default). A
+# degree-`p` basis is the degree-`p - 1` basis averaged over a window of width `h`:
+#
+# $$B_{m,p}(x) = \frac{1}{h}\int_{x-h}^{x} B_{m,p-1}(s)\, ds .$$
+#
+# For `p = 1` this averages the box `[t_m, t_{m+1})` and gives the hat on
+# `[t_m, t_{m+2}]`; the recursion above is the same statement written out piece by
+# piece. Differentiate with the fundamental theorem of calculus, and use that
+# shifting a basis by one knot is moving its index, `B_{m,p-1}(x - h) = B_{m+1,p-1}(x)`:
+#
+# $$B'_{m,p}(x) = \frac{1}{h}\big[B_{m,p-1}(x) - B_{m,p-1}(x - h)\big]
+#                = \frac{B_{m,p-1}(x) - B_{m+1,p-1}(x)}{h}.$$
+#
+# With `t_{m+p} - t_m = t_{m+p+1} - t_{m+1} = p h` this is the formula above. On
+# arbitrary knots the same formula holds; it is proved by induction on `p`, by
+# differentiating the recursion and using the formula for `p - 1` (see de Boor, *A
+# Practical Guide to Splines*). We check it on a non-uniform grid below.
+#
+# Two consequences. A degree-`k` spline's derivative is a degree-`k - 1` spline, so
+# a cubic's second derivative is piecewise linear and its third jumps at knots; and
+# for `k = 1` the derivative itself jumps at knots (lesson 3 meets this in gradient
+# checks).
+#
+# **Your turn.** Write `derivative_by_hand(xs, t, k)`: all `K` derivatives at every
+# point, from `bases_by_hand(xs, t, k - 1)` (which has `K + 1` columns). We check it
+# three ways: against `nk.bspline.basis_derivative`, against central finite
+# differences, and on non-uniform knots.
 
-# %%
+# %% tags=["exercise"]
 def derivative_by_hand(xs, t, k):
     """dB_{m,k}/dx at every point from degree k-1 bases: (B,) -> (B, K)."""
+    ### BEGIN SOLUTION
     K = len(t) - k - 1
     lower = bases_by_hand(xs, t, k - 1)                      # (B, K + 1) degree k-1 bases
     out = np.zeros((len(xs), K))
     for m in range(K):
         out[:, m] = k * (lower[:, m] / (t[m + k] - t[m]) - lower[:, m + 1] / (t[m + k + 1] - t[m + 1]))
     return out
+    ### END SOLUTION
 
 
+# %%
 # points away from the knots: a cubic spline's second derivative jumps there
 xs_d = np.linspace(-1.93, 1.87, n_points)                   # (B,)
 dmine = derivative_by_hand(xs_d, t, k)                      # (B, K)
@@ -242,6 +281,14 @@ print(f"max |formula - library| = {np.abs(dmine - dlib).max():.1e}")
 print(f"max |library - finite differences| = {np.abs(dlib - dnum).max():.1e}")
 assert np.abs(dmine - dlib).max() < 1e-12
 assert np.abs(dlib - dnum).max() < 1e-7                     # central differences: O(eps^2) + round-off / eps
+
+# the formula holds on non-uniform knots too
+t_odd = np.concatenate([[-2.0, -1.6, -1.0, -0.7, -0.1, 0.2, 0.8, 1.0, 1.5, 2.2, 2.4]])   # (11,) uneven
+x_odd = np.linspace(-1.55, 2.15, n_points)                  # (B,) between the knots
+d_odd = derivative_by_hand(x_odd, t_odd, k)                 # (B, K)
+d_lib = nk.bspline.basis_derivative(x_odd[:, None], t_odd, k)[:, 0, :]
+print(f"non-uniform knots: max |formula - library| = {np.abs(d_odd - d_lib).max():.1e}")
+assert np.abs(d_odd - d_lib).max() < 1e-12
 
 # %% [markdown]
 # ## 5. A spline is a weighted sum of bases: fitting a curve
@@ -313,3 +360,93 @@ savefig(fig, "01_fit_convergence.png")
 #    `nk.bspline.basis`, and check partition of unity on the base interval again.
 # 5. Fit `|x|` instead of `sin(pi x)`. Why does the error fall more slowly, and where
 #    is it largest?
+
+# %% [markdown] tags=["solution"]
+# ## Solutions
+#
+# **1.** A degree-`k` spline approximates a smooth function with error `O(h^(k+1))`:
+# slope 2 for `k = 1` (ratios near 4 when `G` doubles) and 3 for `k = 2` (ratios
+# near 8).
+
+# %% tags=["solution"]
+for kk, expect in ((1, 4), (2, 8)):
+    errs = []
+    for GG in (8, 16, 32):
+        tt = nk.bspline.uniform_grid(GG, kk)[None, :]                    # (1, GG + 2kk + 1)
+        c = nk.bspline.fit_coef(x_fit, target(x_fit), tt, kk)            # (1, GG + kk)
+        pred = nk.bspline.evaluate(x_test, tt, c[:, None, :], kk)[:, 0, 0]
+        errs.append(np.abs(pred - target(x_test[:, 0])).max())
+    r = [errs[i] / errs[i + 1] for i in range(2)]
+    print(f"k = {kk}: error ratios {np.round(r, 1)} (expected about {expect})")
+    assert all(0.6 * expect < q < 1.6 * expect for q in r)
+
+# %% [markdown] tags=["solution"]
+# **2.** At `x = t_m` exactly, `k = 0` gives `B_m = 1` and every other basis 0: the
+# half-open interval `[t_m, t_{m+1})` contains its left end only, so exactly one box
+# claims the point and the sum stays 1 (closed intervals would count it twice). For
+# `k = 1` the hat `B_{m-1}` peaks at `t_m` with value 1 and its neighbours are 0 there.
+
+# %% tags=["solution"]
+m_knot = 5
+at_knot = bases_by_hand([t[m_knot]], t, 0)[0]               # (K,) for k = 0
+print("k = 0 at t_5:", at_knot)
+assert at_knot[m_knot] == 1 and at_knot.sum() == 1
+t1 = nk.bspline.uniform_grid(G, 1)
+hat = bases_by_hand([t1[m_knot]], t1, 1)[0]
+print("k = 1 at t_5:", hat)
+assert hat[m_knot - 1] == 1 and hat.sum() == 1
+
+# %% [markdown] tags=["solution"]
+# **3.** Each call of degree `p > 0` makes two calls of degree `p - 1`, so one basis
+# costs `1 + 2 + ... + 2^k = 2^(k+1) - 1` calls (15 for `k = 3`), and all `K` bases
+# at one point `K (2^(k+1) - 1)`: exponential in `k`, linear in `G`, against the
+# `k + 1` values `local_basis` computes per point.
+
+# %% tags=["solution"]
+calls = [0]
+
+
+def counted(x, t, m, p):
+    calls[0] += 1
+    if p == 0:
+        return 1.0 if t[m] <= x < t[m + 1] else 0.0
+    return ((x - t[m]) / (t[m + p] - t[m]) * counted(x, t, m, p - 1)
+            + (t[m + p + 1] - x) / (t[m + p + 1] - t[m + 1]) * counted(x, t, m + 1, p - 1))
+
+
+for kk in range(5):
+    calls[0] = 0
+    counted(0.1, nk.bspline.uniform_grid(G, kk), 2, kk)
+    print(f"k = {kk}: {calls[0]} calls for one basis at one point")
+    assert calls[0] == 2 ** (kk + 1) - 1
+
+# %% [markdown] tags=["solution"]
+# **4.** Partition of unity holds on the base interval of any increasing knot
+# vector; here knots denser near 0.
+
+# %% tags=["solution"]
+dense_mid = np.sign(np.linspace(-1, 1, G + 1)) * np.linspace(-1, 1, G + 1) ** 2   # (G + 1,) denser near 0
+t_nu = nk.bspline.extend_grid(dense_mid[None, :], k)        # (1, G + 2k + 1)
+x_nu = np.linspace(-1, 1, 101, endpoint=False)[:, None]     # (101, 1) on the base interval
+total_nu = nk.bspline.basis(x_nu, t_nu, k).sum(axis=2)      # (101, 1)
+print("non-uniform knots:", np.round(t_nu[0], 3), " max |sum - 1| =", np.abs(total_nu - 1).max())
+assert np.abs(total_nu - 1).max() < 1e-12
+
+# %% [markdown] tags=["solution"]
+# **5.** `|x|` has a kink at 0. A cubic spline is `C^2` across its knots, so even
+# with a knot at 0 it must round the corner: the error sits at 0 and falls only like
+# `h` (ratios near 2), not `h^4`.
+
+# %% tags=["solution"]
+errs, where = [], []
+for GG in (4, 8, 16, 32):
+    tt = nk.bspline.uniform_grid(GG, k)[None, :]
+    c = nk.bspline.fit_coef(x_fit, np.abs(x_fit), tt, k)
+    err = np.abs(nk.bspline.evaluate(x_test, tt, c[:, None, :], k)[:, 0, 0] - np.abs(x_test[:, 0]))
+    errs.append(err.max())
+    where.append(x_test[np.argmax(err), 0])
+print("|x|: max errors", np.format_float_scientific(errs[0], 2), "...",
+      np.format_float_scientific(errs[-1], 2), "ratios", np.round(np.array(errs[:-1]) / errs[1:], 1),
+      "at x =", np.round(where, 3))
+assert all(1.5 < a / b < 3 for a, b in zip(errs, errs[1:]))
+assert all(abs(w) < 0.1 for w in where)

@@ -29,6 +29,9 @@
 # Glossary: `B` batch, `I` inputs, `O` outputs, `G` intervals, `k` degree,
 # `K = G + k` bases per input.
 
+#
+# **Running time.** About 3 s in full mode on a 2-core machine (measured with one BLAS
+# thread), a few seconds with `QUICK=1`.
 # %%
 import time
 
@@ -38,7 +41,7 @@ import numpy as np
 import numpykan as nk
 from numpykan.activations import silu
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, YourTurn, savefig   # QUICK switch, exercise stubs, figures
 
 # %% [markdown]
 # ## 1. One edge
@@ -105,9 +108,10 @@ assert np.abs(A[:, 0, 0] - phi).max() < 1e-12
 # %% [markdown]
 # ## 2. Initialization: every edge starts as a scaled SiLU
 #
-# numpykan follows the paper: `coef` is small noise (so `spline(x) ~ 0`),
-# `w_s = 1 / sqrt(I)`, and `w_b` is Xavier-uniform, `U(-a, a)` with
-# `a = sqrt(6 / (I + O))`. A fresh layer therefore computes nearly
+# numpykan follows the paper and pykan: `coef` is small noise (so `spline(x) ~ 0`),
+# `w_s = 1 / sqrt(I)`, and `w_b` is pykan's `U(-1, 1) / sqrt(I)` (Xavier-uniform,
+# `U(-a, a)` with `a = sqrt(6 / (I + O))`, with `scale_base_mu=None, scale_base_sigma=None`).
+# A fresh layer therefore computes nearly
 # `y_j = sum_i w_b[i, j] silu(x_i)` — a linear layer after a SiLU.
 
 # %%
@@ -120,7 +124,7 @@ spline_size = np.abs(fresh.spline_values(xb)).max()
 print(f"w_s = {fresh.w_s[0, 0]:.4f} (1/sqrt(3) = {1 / np.sqrt(3):.4f});  max |spline| = {spline_size:.3f}")
 print(f"max |y - silu(x) @ w_b| = {np.abs(y_fresh - y_silu).max():.3f}")
 assert np.allclose(fresh.w_s, 1 / np.sqrt(I))
-assert np.all(np.abs(fresh.w_b) <= np.sqrt(6 / (I + O)))
+assert np.all(np.abs(fresh.w_b) <= 1 / np.sqrt(I))
 assert spline_size < 0.3 / G + 1e-12                         # coef in [-0.25, 0.25] / G, bases sum to 1
 assert np.abs(y_fresh - y_silu).max() < 0.2
 
@@ -133,8 +137,28 @@ assert np.abs(y_fresh - y_silu).max() < 0.2
 #
 # $$y_{bj} = \sum_{i} \phi_{ij}(x_{bi}).$$
 #
-# Let us give the fresh layer some random coefficients so the splines matter, and
-# write the sum literally.
+# **Your turn.** Write the sum literally: `layer_forward(x, coef, w_b, w_s, grid, k)`
+# returns `y` of shape `(B, O)` for `x` `(B, I)`, `coef` `(I, O, K)`, `w_b` and `w_s`
+# `(I, O)` and one knot vector per input, `grid` `(I, G + 2k + 1)`. Use
+# `nk.bspline.basis` for the bases (it takes all inputs at once and returns
+# `(B, I, K)`, each input on its own row of `grid`) and `silu` for the base function;
+# two loops over `i` and `j` are fine. The cell after gives a fresh layer random
+# coefficients, so that the splines matter, and compares your `y` with `layer.forward`.
+
+# %% tags=["exercise"]
+def layer_forward(x, coef, w_b, w_s, grid, k):
+    """y[b, j] = sum_i (w_b[i, j] silu(x[b, i]) + w_s[i, j] sum_m coef[i, j, m] B_m(x[b, i])): (B, O)."""
+    ### BEGIN SOLUTION
+    Bas = nk.bspline.basis(x, grid, k)                       # (B, I, K): each input on its own grid
+    I, O = w_b.shape
+    y = np.zeros((x.shape[0], O))                            # (B, O)
+    for i in range(I):
+        for j in range(O):
+            spline_ij = Bas[:, i, :] @ coef[i, j]            # (B, K) x (K,) -> (B,)
+            y[:, j] += w_b[i, j] * silu(x[:, i]) + w_s[i, j] * spline_ij
+    return y
+    ### END SOLUTION
+
 
 # %%
 rng = np.random.default_rng(2)
@@ -142,12 +166,7 @@ fresh.params["coef"][...] = rng.normal(0, 0.5, fresh.coef.shape)   # (I, O, K)
 B = xb.shape[0]
 Bas = nk.bspline.basis(xb, fresh.grid, k)                    # (B, I, K): each input on its own grid
 
-y_loop = np.zeros((B, O))                                    # (B, O)
-for i in range(I):
-    for j in range(O):
-        spline_ij = Bas[:, i, :] @ fresh.coef[i, j]          # (B, K) x (K,) -> (B,)
-        y_loop[:, j] += fresh.w_b[i, j] * silu(xb[:, i]) + fresh.w_s[i, j] * spline_ij
-
+y_loop = layer_forward(xb, fresh.coef, fresh.w_b, fresh.w_s, fresh.grid, k)   # (B, O)
 y_lib = fresh.forward(xb)                                    # (B, O)
 print(f"max |loops - layer.forward| = {np.abs(y_loop - y_lib).max():.1e}")
 assert np.abs(y_loop - y_lib).max() < 1e-12
@@ -254,3 +273,55 @@ assert model.num_parameters() == 150
 #    `(m, i)`. Rewrite section 4 with the library's layout and check you get the same `y`.
 # 4. Estimate the memory of the naive `(B, I, O, K)` tensor for MNIST's first layer
 #    (`B = 1024, I = 784, O = 10, G = 3, k = 3`) in float32. Compare with `(B, I*K)`.
+
+# %% [markdown] tags=["solution"]
+# ## Solutions
+#
+# **1.** `fit_coef` on samples of `x^2` gives the coefficients; on `[-1, 1]` a cubic
+# spline with `G = 5` is exact for a quadratic (it lies in the spline space). For
+# `|x| > 1` only the extension bases are left, and beyond the extended grid
+# (`|x| > 1 + 3 * 2/5 = 2.2`) the edge is exactly 0.
+
+# %% tags=["solution"]
+sq = nk.KANLayer(1, 1, grid=5, k=3, base_fun="zero", seed=0)
+xs_sq = np.linspace(-1, 1, 200)[:, None]                     # (200, 1)
+sq.params["coef"][...] = nk.bspline.fit_coef(xs_sq, xs_sq ** 2, sq.grid, 3)[:, None, :]   # (1, 1, K)
+sq.params["w_s"][...] = 1.0
+inside_err = np.abs(sq.forward(xs_sq)[:, 0] - xs_sq[:, 0] ** 2).max()
+far_x = np.array([[2.5], [-3.0]])
+print(f"x^2 edge: max error on [-1, 1] {inside_err:.1e}; at x = 2.5, -3: {sq.forward(far_x)[:, 0]}")
+assert inside_err < 1e-12 and np.all(sq.forward(far_x) == 0)
+
+# %% [markdown] tags=["solution"]
+# **2.** With `base_fun="identity"` a fresh layer computes nearly `x @ w_b`: a linear
+# layer (the splines start near 0). Linear is a neutral start and keeps the edge
+# unbounded outside the grid; SiLU gives a little curvature from the first step and
+# damps negative inputs. Which is better depends on the data: an open question, no
+# single answer.
+
+# %% tags=["solution"]
+lin = nk.KANLayer(I, O, grid=G, k=k, base_fun="identity", seed=1)
+gap = np.abs(lin.forward(xb) - xb @ lin.w_b).max()
+print(f"identity base: max |y - x @ w_b| = {gap:.3f} (the small initial splines)")
+assert gap < 0.2
+
+# %% [markdown] tags=["solution"]
+# **3.** Flattening `(m, i)` with `i` fastest: the basis as `(B, K, I)`, the weights
+# as `(K, I, O)`, both reshaped over the joint axis. Same sum, same `y`.
+
+# %% tags=["solution"]
+W_lib = (fresh.w_s[:, :, None] * fresh.coef).transpose(2, 0, 1).reshape((G + k) * I, O)   # (K*I, O)
+Bas_lib = Bas.transpose(0, 2, 1).reshape(B, (G + k) * I)     # (B, K*I)
+y_lib_layout = silu(xb) @ fresh.w_b + Bas_lib @ W_lib       # (B, O)
+assert np.abs(y_lib_layout - y_lib).max() < 1e-12
+
+# %% [markdown] tags=["solution"]
+# **4.** `(B, I, O, K)` in float32 for `B = 1024, I = 784, O = 10, K = 6`:
+# 1024 * 784 * 10 * 6 * 4 bytes = 193 MB; `(B, I*K)` is 19 MB, ten times less (a
+# factor `O`).
+
+# %% tags=["solution"]
+naive = 1024 * 784 * 10 * 6 * 4 / 1e6
+flat = 1024 * 784 * 6 * 4 / 1e6
+print(f"naive {naive:.0f} MB, flat {flat:.0f} MB")
+assert round(naive) == 193 and round(flat) == 19

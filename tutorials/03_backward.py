@@ -28,14 +28,17 @@
 # 4. explain why a gradient check fails at a knot for a degree-1 spline, and why
 #    checks should use points away from knots.
 
+#
+# **Running time.** About 3 s in full mode on a 2-core machine (measured with one BLAS
+# thread), a few seconds with `QUICK=1`.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
 import numpykan as nk
-from numpykan.activations import silu, silu_grad
+from numpykan.activations import sigmoid, silu, silu_grad
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, YourTurn, savefig   # QUICK switch, exercise stubs, figures
 
 # %% [markdown]
 # ## 1. The derivation
@@ -76,6 +79,39 @@ from _lesson import QUICK, savefig                          # QUICK switch, figu
 #
 # This `dL/dx` is what the previous layer receives as its `dy`: it is how a deep KAN
 # backpropagates.
+#
+# **The base function's derivative.** With `sigma(x) = 1 / (1 + e^{-x})`,
+#
+# $$\sigma'(x) = \frac{e^{-x}}{(1 + e^{-x})^2}
+#   = \frac{1}{1 + e^{-x}} \cdot \frac{e^{-x}}{1 + e^{-x}} = \sigma(x)\,(1 - \sigma(x)),$$
+#
+# and `silu(x) = x sigma(x)`, so by the product rule
+#
+# $$\mathrm{silu}'(x) = \sigma(x) + x\,\sigma(x)(1 - \sigma(x))
+#   = \sigma(x)\,\big(1 + x\,(1 - \sigma(x))\big).$$
+#
+# The second form reuses `sigma(x)`, which the forward pass computed anyway: numpykan
+# keeps it from `b(x)` to `b'(x)`. **Your turn:** write `silu_prime(x)` (elementwise,
+# any shape; `sigmoid` is imported). The cell after checks it against
+# `nk.activations.silu_grad` and against central differences of `silu`.
+
+# %% tags=["exercise"]
+def silu_prime(x):
+    """silu'(x) = sigma(x) (1 + x (1 - sigma(x))), elementwise."""
+    ### BEGIN SOLUTION
+    s = sigmoid(x)
+    return s * (1 + x * (1 - s))
+    ### END SOLUTION
+
+
+# %%
+xs_silu = np.linspace(-8, 8, 161)                            # (161,)
+eps = 1e-6
+fd_silu = (silu(xs_silu + eps) - silu(xs_silu - eps)) / (2 * eps)   # (161,) central differences
+print(f"max |silu_prime - silu_grad| = {np.abs(silu_prime(xs_silu) - silu_grad(xs_silu)).max():.1e}, "
+      f"max |silu_prime - finite differences| = {np.abs(silu_prime(xs_silu) - fd_silu).max():.1e}")
+assert np.abs(silu_prime(xs_silu) - silu_grad(xs_silu)).max() < 1e-12
+assert np.abs(silu_prime(xs_silu) - fd_silu).max() < 1e-8
 
 # %% [markdown]
 # ## 2. The same formulas in NumPy
@@ -104,20 +140,35 @@ def loss():
 y = layer.forward(x)                                         # (B, O)
 dy = y - target                                              # (B, O) dL/dy
 
+# **Your turn.** Write the four gradients of section 1 as
+# `layer_backward(dy, x, coef, w_b, w_s, grid, k)`, returning a dict with keys `coef`
+# `(I, O, K)`, `w_b` `(I, O)`, `w_s` `(I, O)` and `x` `(B, I)`. You need
+# `nk.bspline.basis` and `nk.bspline.basis_derivative` (both `(B, I, K)`), `silu` and
+# your `silu_prime`; `np.einsum` writes each sum as it reads
+# (`np.einsum("bim,bj->ijm", Bas, dy)` is `P[i, j, m] = sum_b B_m(x_bi) dy_bj`).
+
+# %% tags=["exercise"]
+def layer_backward(dy, x, coef, w_b, w_s, grid, k):
+    """dL/dcoef, dL/dw_b, dL/dw_s and dL/dx of a KAN layer, given dy = dL/dy (B, O)."""
+    ### BEGIN SOLUTION
+    Bas = nk.bspline.basis(x, grid, k)                       # (B, I, K)
+    dBas = nk.bspline.basis_derivative(x, grid, k)           # (B, I, K)
+    g_wb = silu(x).T @ dy                                    # (I, B) x (B, O) -> (I, O)
+    P = np.einsum("bim,bj->ijm", Bas, dy)                    # sum_b B_m(x_bi) dy_bj -> (I, O, K)
+    g_coef = w_s[:, :, None] * P                             # (I, O, K)
+    g_ws = np.einsum("ijm,ijm->ij", coef, P)                 # (I, O)
+    dphi = (w_b[None] * silu_prime(x)[:, :, None]            # (B, I, O): phi'_ij(x_bi)
+            + w_s[None] * np.einsum("bim,ijm->bij", dBas, coef))
+    g_x = np.einsum("bj,bij->bi", dy, dphi)                  # (B, I)
+    return {"coef": g_coef, "w_b": g_wb, "w_s": g_ws, "x": g_x}
+    ### END SOLUTION
+
+
 # %%
-Bas = nk.bspline.basis(x, layer.grid, k)                     # (B, I, K)
-dBas = nk.bspline.basis_derivative(x, layer.grid, k)         # (B, I, K)
-c, w_b, w_s = layer.coef, layer.w_b, layer.w_s               # (I, O, K), (I, O), (I, O)
-
-g_wb = silu(x).T @ dy                                        # (I, B) x (B, O) -> (I, O)
-P = np.einsum("bim,bj->ijm", Bas, dy)                        # sum_b B_m(x_bi) dy_bj -> (I, O, K)
-g_coef = w_s[:, :, None] * P                                 # (I, O, K)
-g_ws = np.einsum("ijm,ijm->ij", c, P)                        # (I, O)
-dphi = (w_b[None] * silu_grad(x)[:, :, None]                 # (B, I, O): phi'_ij(x_bi)
-        + w_s[None] * np.einsum("bim,ijm->bij", dBas, c))
-g_x = np.einsum("bj,bij->bi", dy, dphi)                      # (B, I)
-
-mine = {"coef": g_coef, "w_b": g_wb, "w_s": g_ws}
+grads_by_hand = layer_backward(dy, x, layer.coef, layer.w_b, layer.w_s, layer.grid, k)
+g_x = grads_by_hand["x"]                                     # (B, I)
+mine = {key: grads_by_hand[key] for key in ("coef", "w_b", "w_s")}
+P = mine["coef"] / layer.w_s[:, :, None]                     # (I, O, K) the shared sum, for later
 print({key: v.shape for key, v in mine.items()}, "x:", g_x.shape)
 
 # %% [markdown]
@@ -231,26 +282,41 @@ a2.set_title("its derivative jumps")
 savefig(fig, "03_knot_kink.png")
 
 # %% [markdown]
-# With `k = 3`, `phi'` is continuous, so even on a knot the check passes (the
-# central difference's error there is still `O(eps^2)`). In general, though, test
-# suites place random points and a random point lands within `eps` of a knot with
-# probability about `eps * G`: harmless, but the convention in numpykan's tests is to
-# draw points away from knots.
+# Smoother splines help, but only from `k = 3` on at the default tolerance. The
+# central difference straddles the point: by Taylor's theorem on each side,
+#
+# $$\frac{\phi(x + \varepsilon) - \phi(x - \varepsilon)}{2\varepsilon}
+#   = \phi'(x) + \frac{\varepsilon}{4}\big(\phi''(x^+) - \phi''(x^-)\big) + O(\varepsilon^2).$$
+#
+# For `k = 2`, `phi'` is continuous but `phi''` jumps at a knot, so on a knot the
+# error is of order `eps` (about 1e-6 relative for `eps = 1e-6`) instead of `eps^2`:
+# right at gradcheck's default `rtol = 1e-6`, and here just above it — the check fails
+# although the analytic slope is the true derivative. For `k = 3`, `phi''` is
+# continuous too and the error is `O(eps^2)` again: the check passes on a knot. Test
+# suites draw random points; one lands within `eps` of a knot with probability about
+# `eps * G`, which is why numpykan's tests draw points away from knots.
 
 # %%
-edge3 = nk.KANLayer(1, 1, grid=4, k=3, seed=0)
-edge3.params["coef"][...] = rng.normal(0, 1, edge3.coef.shape)
-x3 = np.array([[edge3.grid[0, 5]]])                          # exactly on an interior knot
+def knot_check(kk, eps=1e-6):
+    """gradcheck of d phi / dx for a random degree-kk edge at an interior knot."""
+    e = nk.KANLayer(1, 1, grid=4, k=kk, seed=0)
+    e.params["coef"][...] = np.random.default_rng(0).normal(0, 1, e.coef.shape)
+    xk = np.array([[e.grid[0, 5]]])                          # exactly on an interior knot
+
+    def f():
+        return float(e.forward(xk)[0, 0])
+
+    e.forward(xk)
+    return nk.gradcheck(f, {"x": xk}, {"x": e.backward(np.ones((1, 1)))}, eps=eps)
 
 
-def f3():
-    return float(edge3.forward(x3)[0, 0])
-
-
-edge3.forward(x3)
-r3 = nk.gradcheck(f3, {"x": x3}, {"x": edge3.backward(np.ones((1, 1)))})
-print("k = 3 on a knot:", "pass" if r3.ok else "FAIL", f"(rel err {r3.rows[0].max_rel_err:.1e})")
-assert r3.ok
+r2, r2_big, r3 = knot_check(2), knot_check(2, eps=1e-4), knot_check(3)
+for name, r in (("k = 2, eps 1e-6", r2), ("k = 2, eps 1e-4", r2_big), ("k = 3, eps 1e-6", r3)):
+    print(f"{name} on a knot: {'pass' if r.ok else 'FAIL'} (rel err {r.rows[0].max_rel_err:.1e})")
+# Checkpoint: k = 2 fails with an error proportional to eps (100x larger eps, ~100x larger error);
+# k = 3 passes.
+assert not r2.ok and r3.ok
+assert 50 < r2_big.rows[0].max_rel_err / r2.rows[0].max_rel_err < 200
 
 # %% [markdown]
 # ## 5. The pure core
@@ -278,8 +344,13 @@ assert np.abs(dx2 - g_x).max() < 1e-12
 # - Our hand-written gradients equal the library's to 1e-12, and both match central
 #   differences (gradcheck, rtol 1e-6).
 # - gradcheck names the wrong parameter when a factor is missing.
+# - `silu'(x) = sigma(x) (1 + x (1 - sigma(x)))`, from the product rule and
+#   `sigma' = sigma (1 - sigma)`.
 # - At a knot a degree-1 spline has no derivative; the library returns the
-#   right-hand slope, finite differences the average. Check gradients away from knots.
+#   right-hand slope, finite differences the average. A degree-2 spline has one, but
+#   its jumping `phi''` puts an `O(eps)` error into the central difference, enough to
+#   fail at the default tolerance; from `k = 3` on the check passes. Check gradients
+#   away from knots.
 #
 # ## Exercises
 #
@@ -292,3 +363,75 @@ assert np.abs(dx2 - g_x).max() < 1e-12
 #    gradcheck. Read the error message.
 # 5. Put the `k = 1` edge's point at `knot - 1e-9` instead of on the knot. Does the
 #    check pass? Why is the distance to the knot compared with `eps`?
+
+# %% [markdown] tags=["solution"]
+# ## Solutions
+#
+# **1.** The knots enter only through the bases: `dL/dt_q = sum_{b,j} dy_bj w_s[i,j]
+# sum_m c[i,j,m] dB_m(x_bi)/dt_q` for the knots `t_q` of input `i`. Differentiating
+# the Cox-de Boor recursion with respect to `t_q` gives terms from every weight
+# `(x - t_m)/(t_{m+p} - t_m)` that contains `t_q`, i.e. from the `k + 2` bases whose
+# support contains `t_q`; they are rational in the knots and blow up as two knots
+# merge, one reason KANs move knots by grid updates instead of gradients.
+#
+# **2.** `L = sum(y^3) / 3` has `dL/dy = y^2`; the same code, with that `dy`, passes.
+
+# %% tags=["solution"]
+def loss_cubed():
+    return float(np.sum(layer.forward(x) ** 3) / 3)
+
+
+dy3 = layer.forward(x) ** 2                                   # (B, O) dL/dy for L = sum y^3 / 3
+g3 = layer_backward(dy3, x, layer.coef, layer.w_b, layer.w_s, layer.grid, k)
+r_cubed = nk.gradcheck(loss_cubed, dict(layer.params, x=x), g3)
+print(r_cubed)
+assert r_cubed.ok
+
+# %% [markdown] tags=["solution"]
+# **3.** A surprise first: for the *parameters* `eps = 1e-2` passes. `y` is linear in
+# each of `coef`, `w_b`, `w_s`, so `L` is a quadratic in each entry, and a central
+# difference is exact for a quadratic. For the input `x` it is not: there
+# `eps = 1e-2` fails on truncation, `eps^2 |L'''| / 6`, far above `rtol = 1e-6`.
+# `eps = 1e-10` fails on round-off, `1e-16 |L| / eps`, about 1e-6 of `|L|`: the small
+# entries fail first.
+
+# %% tags=["solution"]
+r_params = nk.gradcheck(loss, layer.params, mine, eps=1e-2)
+print("parameters, eps = 1e-2:", "pass" if r_params.ok else "FAIL")
+assert r_params.ok
+for eps_try in (1e-2, 1e-10):
+    r_eps = nk.gradcheck(loss, {"x": x}, {"x": g_x}, eps=eps_try)
+    print(f"x, eps = {eps_try:.0e}: {'pass' if r_eps.ok else 'FAIL'}, "
+          f"worst relative error {r_eps.rows[0].max_rel_err:.1e}")
+    assert not r_eps.ok
+
+# %% [markdown] tags=["solution"]
+# **4.** gradcheck refuses float32 with a message that says why: float32 round-off
+# (about 1e-7 relative per operation, divided by `eps`) would swamp any tolerance
+# worth checking.
+
+# %% tags=["solution"]
+layer32 = nk.KANLayer(I, O, grid=G, k=k, seed=0, dtype=np.float32)
+x32 = x.astype(np.float32)
+layer32.forward(x32)
+layer32.backward((layer32.forward(x32) - target).astype(np.float32))
+try:
+    nk.gradcheck(lambda: float(np.sum(layer32.forward(x32))), layer32.params, layer32.grads)
+except (TypeError, ValueError) as err:
+    print(type(err).__name__ + ":", err)
+    refused = True
+else:
+    refused = False
+assert refused
+
+# %% [markdown] tags=["solution"]
+# **5.** No: at `knot - 1e-9` the point is inside an interval, but the central
+# difference samples `x +- eps` with `eps = 1e-6`, which still straddles the knot. What
+# matters is the distance to the knot compared with `eps`: the check passes once the
+# point is farther than `eps` from it.
+
+# %% tags=["solution"]
+near = edge_gradcheck(np.array([[knots[2] - 1e-9]]))
+farther = edge_gradcheck(np.array([[knots[2] - 1e-5]]))
+print("1e-9 from the knot:", "pass" if near.ok else "FAIL", "; 1e-5 from it:", "pass" if farther.ok else "FAIL")
+assert not near.ok and farther.ok

@@ -27,6 +27,10 @@
 #    regularizer switch the useless edges off;
 # 4. prune the network and draw it before and after.
 
+#
+# **Running time.** About 10 s in full mode on a 2-core machine (measured with one
+# BLAS thread), a few seconds with `QUICK=1`. Training cells print progress lines as
+# they go.
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,7 +38,7 @@ import numpy as np
 import numpykan as nk
 from numpykan.regularization import edge_norms, l1_entropy
 
-from _lesson import QUICK, savefig                          # QUICK switch, figure folder (next to this file)
+from numpykan.teaching.lesson import QUICK, YourTurn, savefig   # QUICK switch, exercise stubs, figures
 
 # %% [markdown]
 # ## 1. The size of an edge, and of a layer
@@ -94,11 +98,28 @@ assert np.allclose(edge_norms(A), n)
 # - `n_ij = mean_b |A_bij|`, so `dn_ij/dA_bij = sign(A_bij) / B`.
 #
 # Together: `dR/dA_bij = (lambda_1 + lambda_S (-log p_ij - S) / N) sign(A_bij) / B`.
+#
+# **Your turn.** Write `l1_entropy_by_hand(A, lamb_l1, lamb_entropy)` returning the
+# pair `(R, dR/dA)` for activations `A` `(B, I, O)` (you may assume no edge is exactly
+# zero; the library handles that case with `0 log 0 = 0`).
+
+# %% tags=["exercise"]
+def l1_entropy_by_hand(A, lamb_l1, lamb_entropy):
+    """R = lamb_l1 N + lamb_entropy S of one layer's activations A (B, I, O), and dR/dA (B, I, O)."""
+    ### BEGIN SOLUTION
+    n = np.abs(A).mean(axis=0)                               # (I, O) edge sizes
+    N = n.sum()
+    p = n / N                                                # (I, O)
+    S = -(p * np.log(p)).sum()
+    dn = lamb_l1 + lamb_entropy * (-np.log(p) - S) / N       # (I, O) dR/dn
+    return lamb_l1 * N + lamb_entropy * S, dn[None] * np.sign(A) / A.shape[0]   # float, (B, I, O)
+    ### END SOLUTION
+
 
 # %%
-dn = lamb_l1 + lamb_ent * (-np.log(p) - S) / N               # (I, O)
-dA_mine = dn[None] * np.sign(A) / A.shape[0]                 # (B, I, O)
-print(f"max |by hand - library| = {np.abs(dA_mine - dA_lib).max():.1e}")
+R_hand, dA_mine = l1_entropy_by_hand(A, lamb_l1, lamb_ent)   # float, (B, I, O)
+print(f"R by hand {R_hand:.6f}; max |dR/dA by hand - library| = {np.abs(dA_mine - dA_lib).max():.1e}")
+assert abs(R_hand - R_lib) < 1e-12
 assert np.abs(dA_mine - dA_lib).max() < 1e-12
 
 A_var = A.copy()                                             # gradcheck perturbs this array in place
@@ -107,11 +128,80 @@ print(report)
 assert report.ok                                             # A has no exact zeros: |a| is smooth here
 
 # %% [markdown]
-# `dR/dA` then flows into the layer's parameters *and into its input `x`* — so into
-# earlier layers — through `KANLayer.backward_activations`, the activations' own
-# backward pass. `KAN.backward` adds it to the ordinary gradient in one visible place
-# (`dx = layer.backward(d) + layer.backward_activations(dA)`). The whole chain is
-# checked by `check_model` with `lamb > 0`:
+# ### How the regularizer's gradient reaches `x` and earlier layers
+#
+# `dR/dA` is a gradient with respect to *every edge's own output*. Lesson 3's layer
+# backward started from `dy[b, j]`, one number per output node shared by all edges
+# into it; here each edge `(i, j)` has its own upstream gradient `dA[b, i, j]`. The
+# chain rule through `A[b, i, j] = phi_ij(x_bi)` gives the same formulas with `dA` in
+# place of `dy`, and one sum fewer:
+#
+# $$\frac{\partial L}{\partial c[i,j,m]} = w_s[i,j] \sum_b B_m(x_{bi})\, dA_{bij},\quad
+#   \frac{\partial L}{\partial w_b[i,j]} = \sum_b b(x_{bi})\, dA_{bij},\quad
+#   \frac{\partial L}{\partial w_s[i,j]} = \sum_b s_{ij}(x_{bi})\, dA_{bij},$$
+#
+# $$\frac{\partial L}{\partial x_{bi}} = \sum_j dA_{bij}\, \phi'_{ij}(x_{bi}).$$
+#
+# (With `dA[b, i, j] = dy[b, j]` for every `i` these are lesson 3's formulas exactly:
+# `y_j = sum_i A_ij`.) The last line is the important one: the input `x` of layer `l`
+# is the output `y` of layer `l - 1`, so `dL/dx` joins that layer's ordinary upstream
+# gradient. `KAN.backward` adds the two streams in one visible place,
+#
+# ```
+# dx = layer.backward(d) + layer.backward_activations(dA)   # then d = dx for layer l - 1
+# ```
+#
+# and from there the regularizer of layer `l` moves the parameters of every earlier
+# layer too. In numpykan this is `numpykan.layer.activations_backward`, behind
+# `KANLayer.backward_activations`.
+#
+# **Your turn.** Write `activations_backward_by_hand(dA, x, coef, w_b, w_s, grid, k)`
+# returning a dict with `coef`, `w_b`, `w_s` and `x`, as `layer_backward` did in
+# lesson 3 (`silu_grad` from `nk.activations` is lesson 3's `silu_prime`).
+
+# %% tags=["exercise"]
+def activations_backward_by_hand(dA, x, coef, w_b, w_s, grid, k):
+    """Gradients of L through A[b, i, j] = phi_ij(x[b, i]), given dA = dL/dA (B, I, O)."""
+    ### BEGIN SOLUTION
+    from numpykan.activations import silu, silu_grad
+
+    Bas = nk.bspline.basis(x, grid, k)                       # (B, I, K)
+    dBas = nk.bspline.basis_derivative(x, grid, k)           # (B, I, K)
+    P = np.einsum("bim,bij->ijm", Bas, dA)                   # sum_b B_m(x_bi) dA_bij -> (I, O, K)
+    dphi = (w_b[None] * silu_grad(x)[:, :, None]             # (B, I, O): phi'_ij(x_bi)
+            + w_s[None] * np.einsum("bim,ijm->bij", dBas, coef))
+    return {"coef": w_s[:, :, None] * P,                     # (I, O, K)
+            "w_b": np.einsum("bi,bij->ij", silu(x), dA),     # (I, O)
+            "w_s": np.einsum("ijm,ijm->ij", coef, P),        # (I, O)
+            "x": np.einsum("bij,bij->bi", dA, dphi)}         # (B, I)
+    ### END SOLUTION
+
+
+# %%
+mine_act = activations_backward_by_hand(dA_mine, x, layer.coef, layer.w_b, layer.w_s, layer.grid, layer.k)
+layer.forward(x)
+for key in layer.grads:
+    layer.grads[key] = np.zeros_like(layer.grads[key])       # backward_activations adds to grads
+dx_act = layer.backward_activations(dA_mine)                 # (B, I)
+for key in ("coef", "w_b", "w_s"):
+    assert np.abs(mine_act[key] - layer.grads[key]).max() < 1e-12
+print(f"max |dL/dx by hand - backward_activations| = {np.abs(mine_act['x'] - dx_act).max():.1e}")
+assert np.abs(mine_act["x"] - dx_act).max() < 1e-12
+
+x_var = x.copy()                                             # the regularizer as a function of x
+
+
+def reg_of_x():
+    return l1_entropy(layer.activations(x_var), lamb_l1, lamb_ent)[0]
+
+
+report_x = nk.gradcheck(reg_of_x, {"x": x_var}, {"x": mine_act["x"]})
+print(report_x)
+assert report_x.ok
+
+# %% [markdown]
+# The whole chain, both streams through every layer, is checked by `check_model` with
+# `lamb > 0`:
 
 # %%
 small = nk.KAN([3, 2, 1], grid=3, k=3, seed=0)
@@ -250,3 +340,29 @@ savefig(fig, "06_prune.png")
 #    when a hidden node's range is large?
 # 4. Replace the target with `sin(pi x1) + 0.1 x2^2`. Does regularization now remove a
 #    *useful* input? How does `lamb` decide?
+
+# %% [markdown] tags=["solution"]
+# ## Solutions
+#
+# **1.** Entropy alone sparsifies: it concentrates the total size on few edges without
+# asking for it to be small. L1 alone shrinks every edge by the same pressure per unit
+# of size; it drives weak edges towards 0 only slowly and costs accuracy on the edge
+# that matters, since that one is shrunk too. Together (the paper's choice) L1 keeps
+# the overall scale in check while entropy picks the winners.
+#
+# **2.** An experiment: expect the number of live edges after pruning to fall as
+# `lamb` grows, with the test MSE flat until the regularizer starts removing or
+# shrinking the `x1` edges (around `lamb ~ 0.1` here), then rising fast. The sweet spot
+# is the largest `lamb` before that knee.
+#
+# **3.** `mean |phi|` grows with the range of the edge's input: a hidden node with a
+# large range makes every edge leaving it look important, whatever its shape. The ratio
+# `std(phi(x)) / std(x)` measures how much the edge *changes* with its input and is
+# unchanged when the previous layer rescales that input; it also ignores a constant
+# offset, which the next node can absorb anyway.
+#
+# **4.** `0.1 x2^2` has a size of about `0.1 * mean(x2^2) = 0.03`, a tenth of the
+# `sin` edge's. With `lamb = 0.01` the entropy term's pull on it outweighs its
+# contribution to the fit, and pruning tends to remove `x2` (a useful input) at a cost
+# of about `var(0.1 x2^2) ~ 1e-3` in test MSE; a smaller `lamb` (`1e-3`) keeps it. `lamb`
+# sets the exchange rate between fit and sparsity.

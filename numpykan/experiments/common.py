@@ -17,7 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataError", "machine_info", "default_out", "QUICK_STAMP", "Progress"]
+__all__ = ["DataError", "machine_info", "default_out", "QUICK_STAMP", "Progress", "REPORT_INIT"]
+
+#: the KANs of docs/RESULTS.md drew their base weights Xavier-uniform, numpykan's default
+#: until it took pykan's U(-1, 1) / sqrt(I); pinned so that the published numbers rerun
+#: (and so that the image runs resumed from their checkpoints keep the start they had)
+REPORT_INIT = dict(scale_base_mu=None, scale_base_sigma=None)
 
 
 class DataError(ValueError):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (DataError, Progress, _check_seeds, _count, _duration, _dtype, _finish, _fmt,
-                     _plt, _prepare, _save_figure, _schedule, _stats, _steps_per_epoch)
+from .common import (REPORT_INIT, DataError, Progress, _check_seeds, _count, _duration, _dtype,
+                     _finish, _fmt, _plt, _prepare, _save_figure, _schedule, _stats,
+                     _steps_per_epoch)
 from .registry import _training_options, positive_int, register
 
 
@@ -157,7 +158,7 @@ def run_image(out=None, seeds=1, quick=False, image=None, size=None, epochs=None
     baseline = (psnr(neighbour_mean(target, held), target[held]) if held.any() else None)
 
     kan_width = [2] + hidden + [n_out]
-    n_kan = KAN(kan_width, grid=grid, k=k, seed=0, dtype=dt).num_parameters()
+    n_kan = KAN(kan_width, grid=grid, k=k, seed=0, dtype=dt, **REPORT_INIT).num_parameters()
     h_mlp = mlp_hidden_width(n_kan, 2, n_out, len(hidden))
     mlp_width = [2] + [h_mlp] * len(hidden) + [n_out]
     n_mlp = mlp_parameters(mlp_width)
@@ -186,7 +187,7 @@ def run_image(out=None, seeds=1, quick=False, image=None, size=None, epochs=None
                   "heldout_psnr": []} for v in names}
     per_seed, recon = [], {}
     for s in range(seeds):
-        models = {"KAN": KAN(kan_width, grid=grid, k=k, seed=s, dtype=dt),
+        models = {"KAN": KAN(kan_width, grid=grid, k=k, seed=s, dtype=dt, **REPORT_INIT),
                   "MLP": MLP(mlp_width, activation="silu", seed=s, dtype=dt)}
         for name, model in models.items():
             run_config = {"image": image_name, "shape": list(shape), "color": mode,

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from .common import (_check_seeds, _count, _dtype, _finish, _plt, _prepare, _save_figure,
-                     _schedule, _stats, _steps_per_epoch, _summary_line)
+from .common import (REPORT_INIT, _check_seeds, _count, _dtype, _finish, _plt, _prepare,
+                     _save_figure, _schedule, _stats, _steps_per_epoch, _summary_line)
 from .registry import _training_options, nonnegative_float, positive_int, register, unit_float
 
 
@@ -133,8 +133,8 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
         Folder of the four IDX files (see :func:`numpykan.mnist.load_mnist`,
         which also searches ``$NUMPYKAN_DATA`` and its cache, and downloads), or a
         dataset dict. With ``quick`` and no ``data``, the offline stand-in
-        :func:`numpykan.digits.synthetic_digits` is used instead (labelled so in
-        the outputs).
+        :func:`numpykan.standin.mnist_standin` (512 training and 256 test pictures)
+        is used instead, labelled so in the outputs.
     epochs : int
         Default 20 (2 when ``quick``).
     subset : int, optional
@@ -178,8 +178,8 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
     if isinstance(data, dict):
         d, source = data, "the given dataset"
     elif quick and data is None:
-        from ..data.digits import SYNTHETIC_LABEL, synthetic_digits
-        d, source = synthetic_digits(512, 256, seed=0, dtype=dt), SYNTHETIC_LABEL
+        from ..data.standin import STANDIN_LABEL, mnist_standin
+        d, source = mnist_standin(512, 256, seed=0, dtype=dt), STANDIN_LABEL
         if subset is not None:
             subset = _count(subset, "subset", 1)
             d = {key: v[:subset] for key, v in d.items()}
@@ -203,7 +203,8 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
         grid_update_sample = _count(grid_update_sample, "grid_update_sample", 2)
     for s in seed_list:
         for name in models:
-            model = (KAN([784, 10, 10], grid=grid, k=k, seed=s, dtype=dt) if name == "KAN"
+            model = (KAN([784, 10, 10], grid=grid, k=k, seed=s, dtype=dt, **REPORT_INIT)
+                     if name == "KAN"
                      else MLP([784, 10, 10], activation="silu", seed=s, dtype=dt))
             opt = get_optimizer("AdamW", model.parameters(), lr=lr, weight_decay=weight_decay)
             callback = _scheduled(opt, total, lr, lr_schedule, final_lr_fraction)

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from .common import (_dtype, _finish, _fmt, _plt, _prepare, _save_figure, _schedule, _stats,
-                     _steps_per_epoch, _summary_line)
+from .common import (REPORT_INIT, _dtype, _finish, _fmt, _plt, _prepare, _save_figure,
+                     _schedule, _stats, _steps_per_epoch, _summary_line)
 from .registry import _training_options, register
 
 
@@ -74,7 +74,7 @@ def run_xy(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=None, lamb=
         data = _toy_data(xy, s, quick)
         spe = _steps_per_epoch(len(data["train_input"]), batch)
         for name, update in variants.items():
-            model = KAN([2, 5, 1], grid=3, k=2, seed=s, dtype=dt, grid_eps=1.0)
+            model = KAN([2, 5, 1], grid=3, k=2, seed=s, dtype=dt, grid_eps=1.0, **REPORT_INIT)
             h = model.fit(data, opt="Adam", epochs=epochs, batch=batch, lr=lr, loss="mse",
                           lamb=lamb, update_grid=update, grid_update_num=3,
                           start_grid_update_step=1 * spe, stop_grid_update_step=25 * spe,
@@ -185,7 +185,7 @@ def run_kan_vs_mlp(out=None, seeds=5, quick=False, epochs=None, batch=32, lr=Non
     for s in range(seeds):
         data = _toy_data(exp_sin, s, quick)
         spe = _steps_per_epoch(len(data["train_input"]), batch)
-        models = {"KAN": KAN(kan_width, grid=G, k=k, seed=s, dtype=dt),
+        models = {"KAN": KAN(kan_width, grid=G, k=k, seed=s, dtype=dt, **REPORT_INIT),
                   "MLP": MLP(mlp_width, activation="silu", seed=s, dtype=dt)}
         for name, model in models.items():
             h = model.fit(data, opt="Adam", epochs=epochs, batch=batch, lr=lr, loss="mse",

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..splines import bspline
 from ..splines.grids import _check_int, _check_x
+from . import init
 from .activations import get_base
 
 __all__ = ["KANLayer", "forward", "backward", "activations", "activations_backward"]
@@ -63,14 +64,17 @@ def _spline_weights(params, mask):
     return Wf
 
 
-def _param_grads(gWf, params, mask):
+def _param_grads(gWf, params, mask, frozen=None):
     """``coef``, ``w_b``, ``w_s`` gradients from ``gWf = dL/dWf`` ``(K+1, I, O)`` (see :func:`backward`).
 
-    ``mask`` None: no edge pruned.
+    ``mask`` None: no edge pruned. ``frozen`` (a set of keys, or None): those
+    gradients are not computed and come back as None (a frozen parameter).
     """
     coef, w_s = params["coef"], params["w_s"]                  # (I, O, K), (I, O)
     K = coef.shape[2]
     gW = gWf[:K]                                               # (K, I, O) dL/dW
+    if frozen:
+        return _param_grads_frozen(gWf, params, mask, frozen)
     gw_s = (gW * coef.transpose(2, 0, 1)).sum(axis=0)          # (I, O)
     if mask is None:
         gw_b = gWf[K].copy()                                   # (I, O) a copy: gWf can be freed
@@ -79,6 +83,18 @@ def _param_grads(gWf, params, mask):
     gcoef = np.empty_like(coef)                                # (I, O, K)
     np.multiply(gW.transpose(1, 2, 0), w_s[:, :, None], out=gcoef)   # one pass into coef's layout
     return {"coef": gcoef, "w_b": gw_b, "w_s": gw_s}
+
+
+def _param_grads_frozen(gWf, params, mask, frozen):
+    """:func:`_param_grads` when some of ``w_b``, ``w_s`` are frozen: their gradient is None, not computed."""
+    coef, w_s = params["coef"], params["w_s"]                  # (I, O, K), (I, O)
+    K = coef.shape[2]
+    gW = gWf[:K]                                               # (K, I, O)
+    m = 1.0 if mask is None else mask                          # (I, O) or 1
+    grads = {"w_b": None if "w_b" in frozen else m * gWf[K],  # (I, O)
+             "w_s": None if "w_s" in frozen else m * (gW * coef.transpose(2, 0, 1)).sum(axis=0)}
+    grads["coef"] = gW.transpose(1, 2, 0) * (m * w_s)[:, :, None]   # (I, O, K)
+    return grads
 
 
 def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspace=None):
@@ -175,7 +191,7 @@ def backward(dy, cache, input_grad=True):
     dy = dy.astype(X.dtype, copy=False)
 
     gWf = X.reshape(B, K1 * I).T @ dy                          # ((K+1)I, B) x (B, O) -> ((K+1)I, O)
-    grads = _param_grads(gWf.reshape(K1, I, O), cache["params"], cache["mask"])
+    grads = _param_grads(gWf.reshape(K1, I, O), cache["params"], cache["mask"], cache.get("frozen"))
     if not input_grad:
         return None, grads
     Z = ws.get("Z", (B, K1 * I), X.dtype)                      # (B, (K+1)I)
@@ -271,7 +287,7 @@ def activations_backward(dA, cache, input_grad=True):
     K1 = X.shape[1]
     dAi = dA.astype(X.dtype, copy=False).transpose(1, 0, 2)    # (I, B, O)
     gWf = np.matmul(X.transpose(2, 1, 0), dAi)                 # (I, K+1, B) x (I, B, O) -> (I, K+1, O)
-    grads = _param_grads(gWf.transpose(1, 0, 2), cache["params"], cache["mask"])
+    grads = _param_grads(gWf.transpose(1, 0, 2), cache["params"], cache["mask"], cache.get("frozen"))
     if not input_grad:
         return None, grads
     Q = np.matmul(dAi, Wf.transpose(1, 2, 0))                  # (I, B, O) x (I, O, K+1) -> (I, B, K+1)
@@ -303,17 +319,29 @@ class KANLayer:
         so the splines start close to 0 and the edge starts close to ``w_b b(x)``.
     seed : int or numpy.random.Generator
     dtype : numpy dtype, float64 (default) or float32
+    scale_base_mu, scale_base_sigma : float or None
+        ``None, None``: ``w_b`` Xavier-uniform. Otherwise pykan's
+        ``w_b = (mu + sigma U(-1, 1)) / sqrt(I)``; see :mod:`numpykan.models.init`.
+    sparse_init : bool
+        Start with pykan's sparse mask (:func:`numpykan.models.init.sparse_mask`).
+    sp_trainable, sb_trainable : bool
+        ``False`` freezes ``w_s`` (resp. ``w_b``): its gradient is None (not
+        computed), so no optimizer moves it.
 
     Attributes
     ----------
     grid : ndarray, shape (I, G + 2k + 1)
     coef : ndarray, shape (I, O, G + k)
     w_b, w_s : ndarray, shape (I, O)
-        ``w_s = 1 / sqrt(I)``; ``w_b`` Xavier-uniform, ``U(-a, a)``, ``a = sqrt(6 / (I + O))``.
+        ``w_s = 1 / sqrt(I)``; ``w_b`` Xavier-uniform, ``U(-a, a)``, ``a = sqrt(6 / (I + O))``,
+        or pykan's rule (see ``scale_base_mu``).
     mask : ndarray, shape (I, O)
         1 for live edges, 0 for pruned ones.
     params, grads : dict
-        Trainable arrays and their gradients, same keys (``coef``, ``w_b``, ``w_s``).
+        Trainable arrays and their gradients, same keys (``coef``, ``w_b``, ``w_s``);
+        a frozen key's gradient is None.
+    frozen : frozenset of str
+        The frozen keys (from ``sp_trainable``, ``sb_trainable``).
 
     Examples
     --------
@@ -325,9 +353,11 @@ class KANLayer:
     """
 
     symbolic = None     # a numpykan.symbolic_edges.SymbolicEdges once edges are fixed to formulas
+    frozen = frozenset()    # keys of params that get no gradient (sp_trainable / sb_trainable)
 
     def __init__(self, in_dim, out_dim, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu",
-                 noise_scale=0.5, seed=0, dtype=np.float64):
+                 noise_scale=0.5, seed=0, dtype=np.float64, scale_base_mu=0.0,
+                 scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True):
         in_dim = _check_int(in_dim, "in_dim", 1)
         out_dim = _check_int(out_dim, "out_dim", 1)
         G = _check_int(grid, "grid", 1)
@@ -339,15 +369,24 @@ class KANLayer:
         t = bspline.uniform_grid(G, self.k, grid_range)                       # (G + 2k + 1,)
         self.grid = np.tile(t, (in_dim, 1)).astype(self.dtype)                # (I, G + 2k + 1)
         K = G + self.k
-        a = np.sqrt(6.0 / (in_dim + out_dim))
+        mu, sigma = init.check_base_init(scale_base_mu, scale_base_sigma)
         self.params = {
             "coef": ((rng.random((in_dim, out_dim, K)) - 0.5) * noise_scale / G).astype(self.dtype),
-            "w_b": rng.uniform(-a, a, (in_dim, out_dim)).astype(self.dtype),
+            "w_b": init.base_weights(rng, in_dim, out_dim, mu, sigma).astype(self.dtype),
             "w_s": np.full((in_dim, out_dim), 1.0 / np.sqrt(in_dim), dtype=self.dtype),
         }
-        self.grads = {key: np.zeros_like(v) for key, v in self.params.items()}
-        self.mask = np.ones((in_dim, out_dim), dtype=self.dtype)
+        self.set_trainable(sp_trainable, sb_trainable)
+        if sparse_init:
+            self.mask = init.sparse_mask(in_dim, out_dim).astype(self.dtype)
+        else:
+            self.mask = np.ones((in_dim, out_dim), dtype=self.dtype)
         self.cache = None
+
+    def set_trainable(self, sp_trainable=True, sb_trainable=True):
+        """Freeze (``False``) or unfreeze ``w_s`` and ``w_b``; gradients are reset (None when frozen)."""
+        frozen = {key for key, on in (("w_s", sp_trainable), ("w_b", sb_trainable)) if not on}
+        self.frozen = frozenset(frozen)
+        self.grads = _fresh_grads(self.params, self.frozen, getattr(self, "grads", None))
 
     # -- shapes and parameters ------------------------------------------------
     in_dim = property(lambda self: self.grid.shape[0])
@@ -386,6 +425,8 @@ class KANLayer:
             ws = self.__dict__.setdefault("_workspace", bspline.Workspace())
         y, cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask,
                            need_grad and input_grad, ws)
+        if self.frozen:
+            cache["frozen"] = self.frozen
         self.cache = cache if need_grad else None
         if self.symbolic is not None:                          # edges fixed to formulas
             y = y + self.symbolic.forward(x, need_grad)        # (B, O)
@@ -410,33 +451,36 @@ class KANLayer:
             dx = dx + dxs if input_grad else None
         return dx
 
-    def activations(self, x=None):
+    def activations(self, x=None, symbolic=True):
         """Per-edge values ``phi_ij(x_i)``, shape ``(B, I, O)``.
 
         With ``x`` given, runs a forward pass first (and caches it); without,
-        uses the cache of the last :meth:`forward`.
+        uses the cache of the last :meth:`forward`. ``symbolic=False`` leaves
+        out the formula edges (the spline edges alone).
         """
         if x is not None:
             self.forward(x)
         if self.cache is None:
             raise RuntimeError("activations() without x needs a previous forward(x)")
         A = activations(self.cache)                            # (B, I, O)
-        if self.symbolic is not None:
+        if symbolic and self.symbolic is not None:
             A = A + self.symbolic.activations()                # symbolic edges' values
         return A
 
-    def backward_activations(self, dA, input_grad=True):
+    def backward_activations(self, dA, input_grad=True, symbolic=True):
         """Add the gradients of ``dA = dL/dA`` ``(B, I, O)`` to ``self.grads``; return ``dL/dx``.
 
         This is how a loss on the activations themselves (the regularizer)
         reaches the parameters and the layer's input; see :func:`activations_backward`.
-        ``input_grad=False`` returns None instead of ``dL/dx``.
+        ``input_grad=False`` returns None instead of ``dL/dx``. ``symbolic=False``:
+        ``dA`` is the gradient with respect to the spline edges alone
+        (``activations(symbolic=False)``), and the formula edges get none.
         """
         self._check_upstream(dA, (None, self.in_dim, self.out_dim), "dA")
         dx, grads = activations_backward(dA, self.cache, input_grad)
         for key, g in grads.items():
-            self.grads[key] = self.grads[key] + g
-        if self.symbolic is not None:
+            self.grads[key] = None if g is None else self.grads[key] + g
+        if symbolic and self.symbolic is not None:
             dxs = self.symbolic.backward_activations(dA, input_grad)
             dx = dx + dxs if input_grad else None
         return dx
@@ -524,7 +568,8 @@ class KANLayer:
             "w_b": self.w_b.copy(),
             "w_s": self.w_s.copy(),
         }
-        new.grads = {key: np.zeros_like(v) for key, v in new.params.items()}
+        new.frozen = self.frozen
+        new.grads = _fresh_grads(new.params, new.frozen)
         new.mask = self.mask.copy()
         new.cache = None
         if self.symbolic is not None:                                         # formulas carry over
@@ -538,7 +583,8 @@ class KANLayer:
         new.k, new.base_fun, new.dtype = self.k, self.base_fun, self.dtype
         new.grid = self.grid[rows].copy()
         new.params = {key: v[np.ix_(rows, cols)].copy() for key, v in self.params.items()}
-        new.grads = {key: np.zeros_like(v) for key, v in new.params.items()}
+        new.frozen = self.frozen
+        new.grads = _fresh_grads(new.params, new.frozen)
         new.mask = self.mask[np.ix_(rows, cols)].copy()
         new.cache = None
         if self.symbolic is not None:
@@ -567,6 +613,17 @@ def samples_grid(x, G, k, grid_eps, old_grid):
     base[bad] = uniform[bad]
     base[:, 0], base[:, -1] = lo, hi                                          # samples stay inside
     return bspline.extend_grid(base, k)                                       # (I, G + 2k + 1)
+
+
+def _fresh_grads(params, frozen, grads=None):
+    """Zero gradients for ``params`` (None for the ``frozen`` keys), in the dict ``grads`` if given.
+
+    Filling the same dict keeps it valid for optimizers that already hold it.
+    """
+    grads = {} if grads is None else grads
+    for key, v in params.items():
+        grads[key] = None if key in frozen else np.zeros_like(v)
+    return grads
 
 
 def _check_dtype(dtype):

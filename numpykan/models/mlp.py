@@ -127,6 +127,22 @@ class MLP(Network):
         self.last_loss = dict(pred=value, reg=0.0, out=out, y=y)
         return value
 
+    # -- input derivatives (see numpykan.derivatives) ------------------------------------
+    def jacobian(self, x):
+        """``J[b, o, d] = du_o/dx_d`` -> ``(B, O, I)``, propagated forward by hand; see :mod:`numpykan.derivatives`."""
+        from .derivatives import jacobian
+        return jacobian(self, x)
+
+    def hessian_diag(self, x):
+        """``d^2 u_o / dx_d^2`` -> ``(B, O, I)``: the Hessian's diagonal; see :mod:`numpykan.derivatives`."""
+        from .derivatives import hessian_diag
+        return hessian_diag(self, x)
+
+    def laplacian(self, x):
+        """``sum_d d^2 u_o / dx_d^2`` -> ``(B, O)``; a loss on it: :class:`numpykan.derivatives.DerivativeLoss`."""
+        from .derivatives import laplacian
+        return laplacian(self, x)
+
     def save(self, path):
         arrays = {f"layer{l}.{key}": v for l, layer in enumerate(self.layers)
                   for key, v in layer.params.items()}

@@ -12,12 +12,22 @@ import numpy as np
 
 from ..splines import bspline
 from ..training.losses import get_loss
-from ..training.regularization import edge_norms, l1_entropy
+from ..training.regmetrics import apply_to_layer as apply_reg_grad
+from ..training.regmetrics import check_metric, layer_regularization
+from ..training.regularization import edge_norms
+from ..validation import check_nonnegative
 from . import checkpoint
+from .init import check_base_init
 from .layer import KANLayer, _check_dtype
 from .network import Network, check_output, check_target
 
 __all__ = ["KAN"]
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _check_width(width):
@@ -54,6 +64,14 @@ class KAN(Network):
         Size of the initial spline coefficients (see :class:`KANLayer`).
     grid_eps : float in [0, 1]
         Default mix of uniform and sample-quantile grids in :meth:`update_grid`.
+    scale_base_mu, scale_base_sigma : float or None
+        Initial base weights: ``None, None`` Xavier-uniform; otherwise pykan's
+        ``w_b = (mu + sigma U(-1, 1)) / sqrt(I)`` (see :mod:`numpykan.models.init`).
+    sparse_init : bool
+        Start every layer with pykan's sparse mask (each node linked to its nearest neighbours).
+    sp_trainable, sb_trainable : bool
+        ``False`` freezes every layer's ``w_s`` (resp. ``w_b``) at its initial
+        value: no gradient, no optimizer step.
 
     Examples
     --------
@@ -65,24 +83,34 @@ class KAN(Network):
     """
 
     def __init__(self, width, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu", seed=0,
-                 dtype=np.float64, noise_scale=0.5, grid_eps=0.02):
+                 dtype=np.float64, noise_scale=0.5, grid_eps=0.02, scale_base_mu=0.0,
+                 scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True):
         self.width = _check_width(width)
         self.dtype = _check_dtype(dtype)
         self.grid_eps = float(grid_eps)
         if not 0.0 <= self.grid_eps <= 1.0:
             raise ValueError(f"grid_eps must be in [0, 1], got {grid_eps}")
+        mu, sigma = check_base_init(scale_base_mu, scale_base_sigma)
+        sparse_init, sp_trainable, sb_trainable = (
+            _check_bool(v, name) for v, name in ((sparse_init, "sparse_init"),
+                                                  (sp_trainable, "sp_trainable"),
+                                                  (sb_trainable, "sb_trainable")))
         seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
         self.layers = [
             KANLayer(self.width[l], self.width[l + 1], grid=grid, k=k, grid_range=grid_range,
                      base_fun=base_fun, noise_scale=noise_scale,
-                     seed=np.random.default_rng(seeds[l]), dtype=self.dtype)
+                     seed=np.random.default_rng(seeds[l]), dtype=self.dtype,
+                     scale_base_mu=mu, scale_base_sigma=sigma, sparse_init=sparse_init,
+                     sp_trainable=sp_trainable, sb_trainable=sb_trainable)
             for l in range(len(self.width) - 1)
         ]
         self.config = dict(width=self.width, grid=int(grid), k=int(k),
                            grid_range=[float(v) for v in grid_range], base_fun=base_fun,
                            seed=None if seed is None else int(seed),
                            dtype=np.dtype(self.dtype).name, noise_scale=float(noise_scale),
-                           grid_eps=self.grid_eps)
+                           grid_eps=self.grid_eps, scale_base_mu=mu, scale_base_sigma=sigma,
+                           sparse_init=sparse_init, sp_trainable=sp_trainable,
+                           sb_trainable=sb_trainable)
         self.grad_input = None
 
     def __repr__(self):
@@ -105,11 +133,13 @@ class KAN(Network):
     def backward(self, dy, dA=None, input_grad=True):
         """Backpropagate ``dy = dL/dout`` through all layers; return ``dL/dx``.
 
-        ``dA`` (one ``(B, I_l, O_l)`` array or None per layer) adds a loss on
-        the edge activations (the regularizer) to each layer's gradients. This
+        ``dA`` (one entry per layer: None, a ``(B, I_l, O_l)`` array ``dL/dA``, or
+        a :class:`~numpykan.training.regmetrics.RegGrad`) adds a loss on the
+        edge activations (the regularizer) to each layer's gradients. This
         is the one place where the two gradient streams meet::
 
             dL/dx_l = (through the layer's output) + (through its activations)
+                      [+ (through statistics of x_l itself, for std-based metrics)]
 
         With ``input_grad=False`` the first layer fills its parameter gradients
         only, and None is returned (training needs no ``dL/dx`` of the data).
@@ -120,26 +150,44 @@ class KAN(Network):
             want = input_grad or l > 0
             dx = layer.backward(d, want, check=d is dy)        # (B, width[l]) or None; check the caller's dy
             if dA is not None and dA[l] is not None:
-                dxa = layer.backward_activations(dA[l], want)  # regularizer's share
-                dx = dx + dxa if want else None
+                dxa = apply_reg_grad(layer, dA[l], want)       # regularizer's share
+                dx = (dx if dxa is None else dx + dxa) if want else None
             d = dx
         self.grad_input = d
         return d
 
-    def regularization(self, lamb_l1=1.0, lamb_entropy=2.0):
-        """Regularizer ``sum_l R_l`` of the last forward pass and ``dR/dA_l`` per layer."""
-        total, dA = 0.0, []
+    def regularization(self, lamb_l1=1.0, lamb_entropy=2.0, reg_metric=None, lamb_coef=0.0,
+                       lamb_coefdiff=0.0):
+        """Regularizer ``sum_l R_l`` of the last forward pass and its gradient per layer.
+
+        ``reg_metric`` names how an edge's size is measured (see
+        :mod:`numpykan.training.regmetrics`; None: the default,
+        ``regmetrics.DEFAULT_METRIC``); ``lamb_coef`` and ``lamb_coefdiff``
+        weigh pykan's penalties on the coefficients.
+
+        Returns
+        -------
+        R : float
+        grads : list of RegGrad
+            One per layer, for :meth:`backward`'s ``dA``.
+        """
+        reg_metric = check_metric(reg_metric)
+        total, grads = 0.0, []
         for layer in self.layers:
-            R, d = l1_entropy(layer.activations(), lamb_l1, lamb_entropy)
+            R, g = layer_regularization(layer, reg_metric, lamb_l1, lamb_entropy, lamb_coef,
+                                        lamb_coefdiff)
             total += R
-            dA.append(d)
-        return total, dA
+            grads.append(g)
+        return total, grads
 
     def loss_and_grad(self, x, y, loss="mse", lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0,
-                      input_grad=False):
+                      input_grad=False, reg_metric=None, lamb_coef=0.0, lamb_coefdiff=0.0):
         """Total loss and every layer's gradient.
 
-        ``total = loss(model(x), y) + lamb * sum_l (lamb_l1 |Phi_l|_1 + lamb_entropy S(Phi_l))``
+        ``total = loss(model(x), y) + lamb * sum_l (R_l + lamb_coef C1_l + lamb_coefdiff C2_l)``
+
+        with ``R_l = lamb_l1 |Phi_l|_1 + lamb_entropy S(Phi_l)`` measured by
+        ``reg_metric`` (see :mod:`numpykan.training.regmetrics`).
 
         Parameters
         ----------
@@ -152,6 +200,12 @@ class KAN(Network):
             Also compute ``dL/dx`` into ``self.grad_input`` (else it is None).
             Training does not need it, and it costs the first layer a matrix
             product, a gather and the basis derivatives.
+        reg_metric : str, optional
+            ``"paper"``, ``"edge_forward_spline_n"``, ``"edge_forward_spline_u"`` or
+            ``"edge_forward_sum"``; None is ``regmetrics.DEFAULT_METRIC``.
+        lamb_coef, lamb_coefdiff : float
+            Weights of pykan's coefficient penalties (mean ``|coef|`` and mean
+            ``|diff coef|`` over outputs, summed), inside ``lamb``.
 
         Returns
         -------
@@ -166,16 +220,36 @@ class KAN(Network):
         lamb = float(lamb)
         if lamb < 0 or not np.isfinite(lamb):
             raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
+        reg_metric = check_metric(reg_metric)
+        lamb_coef = check_nonnegative(lamb_coef, "lamb_coef")
+        lamb_coefdiff = check_nonnegative(lamb_coefdiff, "lamb_coefdiff")
         out = self.forward(x, input_grad, check=False)         # (B, width[-1]); x checked above
         check_output(out)
         value, dout = fn(out, y)
         reg, dA = 0.0, None
         if lamb > 0:
-            reg, dA = self.regularization(lamb_l1, lamb_entropy)
-            dA = [lamb * d for d in dA]
+            reg, dA = self.regularization(lamb_l1, lamb_entropy, reg_metric, lamb_coef,
+                                          lamb_coefdiff)
+            dA = [lamb * d if isinstance(d, np.ndarray) else d.scaled(lamb) for d in dA]
         self.backward(dout, dA, input_grad)
         self.last_loss = dict(pred=value, reg=lamb * reg, out=out, y=y)
         return value + lamb * reg
+
+    # -- input derivatives (see numpykan.derivatives) ------------------------------------
+    def jacobian(self, x):
+        """``J[b, o, d] = du_o/dx_d`` -> ``(B, O, I)``, propagated forward by hand; see :mod:`numpykan.derivatives`."""
+        from .derivatives import jacobian
+        return jacobian(self, x)
+
+    def hessian_diag(self, x):
+        """``d^2 u_o / dx_d^2`` -> ``(B, O, I)``: the Hessian's diagonal; see :mod:`numpykan.derivatives`."""
+        from .derivatives import hessian_diag
+        return hessian_diag(self, x)
+
+    def laplacian(self, x):
+        """``sum_d d^2 u_o / dx_d^2`` -> ``(B, O)``; a loss on it: :class:`numpykan.derivatives.DerivativeLoss`."""
+        from .derivatives import laplacian
+        return laplacian(self, x)
 
     # -- grids --------------------------------------------------------------------
     def update_grid(self, x, grid_eps=None):
@@ -189,6 +263,10 @@ class KAN(Network):
         for layer in self.layers:
             layer.update_grid(h, grid_eps)
             h = layer.forward(h, need_grad=False, check=False)
+
+    def update_grid_from_samples(self, x, grid_eps=None):
+        """pykan's name for :meth:`update_grid`, kept for code written for pykan."""
+        self.update_grid(x, grid_eps)
 
     def refine(self, new_grid, x=None):
         """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
@@ -333,7 +411,7 @@ class KAN(Network):
                                      f"expected {shape}")
             for key in ("coef", "w_b", "w_s"):
                 layer.params[key] = arrays[f"layer{l}.{key}"].astype(model.dtype)
-                layer.grads[key] = np.zeros_like(layer.params[key])
+                layer.grads[key] = None if key in layer.frozen else np.zeros_like(layer.params[key])
             try:
                 layer.grid = bspline.check_grid(arrays[f"layer{l}.grid"], layer.k, I,
                                                 f"layer{l}.grid").astype(model.dtype)

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grids import _check_x, check_grid, extend_grid, uniform_grid
-from .livebasis import LocalBasis, Workspace, local_basis, piece_matrix
+from .grids import _check_int, _check_x, check_grid, extend_grid, uniform_grid
+from .livebasis import (LocalBasis, Workspace, check_orders, local_basis, local_basis_orders,
+                        piece_derivative_matrix, piece_matrix)
 
 __all__ = [
     "uniform_grid",
@@ -32,7 +33,9 @@ __all__ = [
     "basis_derivative",
     "basis_reference",
     "local_basis",
+    "local_basis_orders",
     "piece_matrix",
+    "piece_derivative_matrix",
     "LocalBasis",
     "Workspace",
     "fit_coef",
@@ -45,18 +48,28 @@ __all__ = [
 # the reference: Cox-de Boor over all bases
 # ---------------------------------------------------------------------------
 
-def basis_reference(x, grid, k):
+def basis_reference(x, grid, k, order=0):
     """Cox-de Boor recursion over all bases (slow, readable; the oracle for :func:`basis`).
 
     ``B_{m,0}(x) = 1 if t_m <= x < t_{m+1} else 0`` and, for ``p = 1 .. k``,
     ``B_{m,p}(x) = (x - t_m)/(t_{m+p} - t_m) B_{m,p-1}(x)
     + (t_{m+p+1} - x)/(t_{m+p+1} - t_{m+1}) B_{m+1,p-1}(x)``.
 
+    With ``order = q >= 1``, the ``q``-th derivative: the recursion runs up to degree
+    ``k - q``, then ``q`` levels of the derivative rule
+
+        ``B^(j)_{m,p}(x) = p [B^(j-1)_{m,p-1}(x) / (t_{m+p} - t_m)
+        - B^(j-1)_{m+1,p-1}(x) / (t_{m+p+1} - t_{m+1})]``
+
+    for ``p = k - q + 1 .. k`` (``j`` counts the levels done). ``q = k + 1`` gives
+    zeros: a degree-``k`` piece is a polynomial of degree ``k``.
+
     Parameters
     ----------
     x : ndarray, shape (B, I)
     grid : ndarray, shape (I, G + 2k + 1)
     k : int
+    order : int in 0 .. k + 1
 
     Returns
     -------
@@ -64,14 +77,28 @@ def basis_reference(x, grid, k):
     """
     grid = check_grid(grid, k, np.shape(x)[-1] if np.ndim(x) == 2 else None)
     x = _check_x(x, grid.shape[0])
+    q = _check_order(order, k)
     t = grid[None, :, :]                                       # (1, I, n)
     xx = x[:, :, None]                                         # (B, I, 1)
-    Bm = ((xx >= t[..., :-1]) & (xx < t[..., 1:])).astype(x.dtype)  # (B, I, n - 1)
-    for p in range(1, k + 1):
+    Bm = ((xx >= t[..., :-1]) & (xx < t[..., 1:])).astype(np.result_type(x.dtype, np.float32))
+    if q > k:                                                  # (B, I, n - 1) -> zeros (B, I, G + k)
+        return np.zeros(Bm.shape[:2] + (grid.shape[1] - k - 1,), dtype=Bm.dtype)
+    for p in range(1, k - q + 1):                              # values up to degree k - q
         left = (xx - t[..., :-(p + 1)]) / (t[..., p:-1] - t[..., :-(p + 1)])     # (B, I, n-p-1)
         right = (t[..., p + 1:] - xx) / (t[..., p + 1:] - t[..., 1:-p])          # (B, I, n-p-1)
         Bm = left * Bm[..., :-1] + right * Bm[..., 1:]                          # (B, I, n-p-1)
+    for p in range(k - q + 1, k + 1):                          # then q derivative levels
+        lo = p / (t[..., p:-1] - t[..., :-(p + 1)])            # (1, I, n-p-1) p / (t_{m+p} - t_m)
+        hi = p / (t[..., p + 1:] - t[..., 1:-p])               # (1, I, n-p-1) p / (t_{m+p+1} - t_{m+1})
+        Bm = lo * Bm[..., :-1] - hi * Bm[..., 1:]                               # (B, I, n-p-1)
     return Bm                                                  # (B, I, G + k)
+
+
+def _check_order(order, k, name="order"):
+    """One derivative order: an int in ``0 .. k + 1`` (TypeError / ValueError naming it)."""
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
+        raise TypeError(f"{name} must be an int in 0 .. k + 1 = {k + 1}, got {order!r}")
+    return check_orders((order,), k, name)[-1] if order else 0
 
 
 # ---------------------------------------------------------------------------
@@ -108,16 +135,36 @@ def basis(x, grid, k):
     return local_basis(x, grid, k).dense()
 
 
-def basis_derivative(x, grid, k):
-    """Derivative ``dB_m/dx`` of :func:`basis`, same shapes: ``(B, I) -> (B, I, G + k)``.
+def basis_derivative(x, grid, k, order=1):
+    """Derivative ``d^q B_m / dx^q`` of :func:`basis` (``q = order``), same shapes: ``(B, I) -> (B, I, G + k)``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, I)
+    grid : ndarray, shape (I, G + 2k + 1)
+    k : int
+    order : int in 0 .. k + 1, default 1
+        ``k + 1`` gives zeros (the pieces are polynomials of degree ``k``).
 
     Notes
     -----
-    ``B'_{m,k}(x) = k [B_{m,k-1}(x) / (t_{m+k} - t_m) - B_{m+1,k-1}(x) / (t_{m+k+1} - t_{m+1})]``.
-    At an interior knot a degree-``k`` spline is only ``C^{k-1}``: for
-    ``k <= 1`` the derivative jumps there and the right-hand value is returned.
+    ``B'_{m,k}(x) = k [B_{m,k-1}(x) / (t_{m+k} - t_m) - B_{m+1,k-1}(x) / (t_{m+k+1} - t_{m+1})]``,
+    and the same rule again for each further order (see
+    :func:`numpykan.livebasis.local_basis_orders`). At an interior knot a
+    degree-``k`` spline is only ``C^{k-1}``: derivatives of order ``>= k`` jump
+    there and the right-hand value is returned (exactly so for ``k <= 1``, and on
+    non-uniform grids; for ``k >= 2`` on a uniform grid up to the rounding of the span).
+
+    Examples
+    --------
+    >>> t = uniform_grid(2, 1)                  # knots -2 -1 0 1 2: hats of slope +-1
+    >>> basis_derivative(np.array([[0.5]]), t, 1)
+    array([[[ 0., -1.,  1.]]])
     """
-    return local_basis(x, grid, k, derivative=True).dense("derivs")
+    if isinstance(order, (int, np.integer)) and not isinstance(order, (bool, np.bool_)) and order == 1:
+        return local_basis(x, grid, k, derivative=True).dense("derivs")
+    q = _check_order(order, _check_int(k, "k", 0))
+    return local_basis_orders(x, grid, k, (q,)).dense(q)
 
 
 # ---------------------------------------------------------------------------

@@ -24,7 +24,8 @@ import numpy as np
 
 from .grids import _check_int, _check_x, check_grid
 
-__all__ = ["local_basis", "piece_matrix", "LocalBasis", "Workspace"]
+__all__ = ["local_basis", "local_basis_orders", "piece_matrix", "piece_derivative_matrix",
+           "LocalBasis", "Workspace", "check_orders"]
 
 
 class Workspace:
@@ -103,6 +104,9 @@ class LocalBasis:
         ``values[r] = B_{start + r}(x)``.
     derivs : ndarray, shape (k + 1, B, I) or None
         ``B'_{start + r}(x)``.
+    orders : dict int -> ndarray, shape (k + 1, B, I), or None
+        From :func:`local_basis_orders`: ``orders[q][r] = B^{(q)}_{start + r}(x)``,
+        the ``q``-th derivative, for each order ``q`` asked for (and 0).
     start : ndarray of int32, shape (B, I)
         First basis of each point's window, in ``0 .. K - k - 1``.
     K : int
@@ -111,9 +115,10 @@ class LocalBasis:
         Flat index of each live value in a dense ``(B, K, I)`` array.
     """
 
-    def __init__(self, values, derivs, start, K, workspace=None):
+    def __init__(self, values, derivs, start, K, workspace=None, orders=None):
         self.values = values                                   # (k + 1, B, I)
         self.derivs = derivs                                   # (k + 1, B, I) or None
+        self.orders = orders                                   # {q: (k + 1, B, I)} or None
         self.start = start                                     # (B, I)
         self.K = K
         self._ws = _FRESH if workspace is None else workspace
@@ -154,10 +159,16 @@ class LocalBasis:
     def scatter(self, which="values", out=None):
         """Dense ``(B, K, I)`` array of the live values (or ``"derivs"``), zeros elsewhere.
 
-        With ``out`` of shape ``(B, R, I)``, ``R >= K``, it is zeroed and filled
-        instead (rows ``K ..`` stay 0) and returned.
+        ``which`` may also be an int ``q``: the ``q``-th derivative from
+        :func:`local_basis_orders`. With ``out`` of shape ``(B, R, I)``,
+        ``R >= K``, it is zeroed and filled instead (rows ``K ..`` stay 0) and returned.
         """
-        src = self.values if which == "values" else self.derivs   # (k + 1, B, I)
+        if which == "values":
+            src = self.values                                  # (k + 1, B, I)
+        elif which == "derivs":
+            src = self.derivs                                  # (k + 1, B, I)
+        else:
+            src = self.orders[which]                           # (k + 1, B, I)
         _, B, I = src.shape
         if out is None:
             out = np.empty((B, self.K, I), dtype=src.dtype)    # (B, K, I)
@@ -336,8 +347,13 @@ def local_basis(x, grid, k, derivative=False, check=True, workspace=None):
 _BASIS_BLOCK = 1 << 16      # points per block of local_basis: its scratch arrays stay small
 
 
-def _live_block(x, plan, k, live, start, b0, ws):
-    """:func:`local_basis` for the batch rows ``b0 .. b0 + b`` of ``live`` and ``start``; ``x`` ``(b, I)``."""
+def _live_block(x, plan, k, live, start, b0, ws, orders=None):
+    """:func:`local_basis` for the batch rows ``b0 .. b0 + b`` of ``live`` and ``start``; ``x`` ``(b, I)``.
+
+    ``orders`` (a sorted tuple starting with 0, from :func:`local_basis_orders`)
+    fills ``live`` ``(len(orders) (k + 1), B, I)`` with those derivatives instead
+    of the values (and first derivatives) of the training path.
+    """
     B, I = x.shape
     n = plan.knots.shape[0]
     K = n - k - 1
@@ -368,7 +384,10 @@ def _live_block(x, plan, k, live, start, b0, ws):
             u = (x - plan.tflat[plan.row + si + (k + 1)]) * plan.inv_h   # (b, I)
             s[...] = si
         inv_h = plan.inv_h if plan.inv_h1 is None else plan.inv_h1
-        _uniform_pieces(u, k, inv_h, live, b0, ws)
+        if orders is None:
+            _uniform_pieces(u, k, inv_h, live, b0, ws)
+        else:
+            _uniform_orders(u, k, inv_h, orders, live[:, rows])
     else:
         _find_span(x, plan, n, s, ws)
         q = s.astype(np.intp)                                  # (b, I)
@@ -378,7 +397,10 @@ def _live_block(x, plan, k, live, start, b0, ws):
                       for j in range(1, k + 1)]
         L = [None] + [np.subtract(x, plan.tflat[k + 1 - j:][q], out=ws.get(f"L{j}", (B, I), dtype))
                       for j in range(1, k + 1)]
-        _general_scheme(R, L, k, values, derivs, ws)
+        if orders is None:
+            _general_scheme(R, L, k, values, derivs, ws)
+        else:
+            _general_orders(R, L, k, orders, live[:, rows])
 
     # the window start s - k, clamped so that it stays inside 0 .. K - 1 (see Notes)
     start = start[rows]                                        # (b, I) a view
@@ -614,3 +636,215 @@ def _general_scheme(R, L, k, values, derivs, ws=_FRESH):
             np.subtract(derivs[r - 1], derivs[r], out=derivs[r])
             derivs[r] *= k                                     # B'_r = k (T_{r-1} - T_r)
         derivs[0] *= -k                                        # B'_0 = -k T_0
+
+
+# ---------------------------------------------------------------------------
+# derivatives of any order (input derivatives of a network, physics-informed losses)
+# ---------------------------------------------------------------------------
+
+def check_orders(orders, k, name="orders"):
+    """Validate derivative orders for degree ``k``: ints in ``0 .. k + 1`` -> sorted tuple with 0.
+
+    Order ``k + 1`` is allowed (it is 0 between knots: a degree-``k`` piece is a
+    polynomial of degree ``k``); anything above it is refused, since asking for it
+    is almost surely a mistake about ``k``.
+    """
+    if isinstance(orders, (bool, np.bool_)) or not isinstance(orders, (tuple, list, range)):
+        if isinstance(orders, (int, np.integer)) and not isinstance(orders, (bool, np.bool_)):
+            orders = (orders,)
+        else:
+            raise TypeError(f"{name} must be an int or a sequence of ints in 0 .. k + 1 = {k + 1}, "
+                            f"got {orders!r}")
+    out = set()
+    for q in orders:
+        if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, np.integer)):
+            raise TypeError(f"{name} must hold ints, got {q!r} ({type(q).__name__})")
+        if not 0 <= q <= k + 1:
+            raise ValueError(f"{name} must lie in 0 .. k + 1 = {k + 1} for degree k = {k} "
+                             f"(derivatives above k + 1 are not defined here), got {int(q)}")
+        out.add(int(q))
+    return tuple(sorted(out | {0}))
+
+
+@functools.lru_cache(maxsize=None, typed=True)
+def piece_derivative_matrix(k, q):
+    """``q``-th ``u``-derivative of the pieces of :func:`piece_matrix` -> ``(k + 1, k + 1 - q)``.
+
+    With ``B_{s-k+r} = sum_p C[r, p] u^p``::
+
+        d^q/du^q B_{s-k+r} = sum_{p >= q} C[r, p] p! / (p - q)! u^(p - q)
+                           = sum_{p' = 0 .. k - q} M[r, p'] u^p',   M[r, p'] = C[r, p' + q] (p' + q)! / p'!
+
+    and ``d^q/dx^q = h^(-q) d^q/du^q``. ``q = k + 1`` gives a ``(k + 1, 0)`` matrix
+    (the derivative is 0). The array is cached and read-only.
+
+    >>> piece_derivative_matrix(3, 3) * 6      # B''' of the cubic pieces, in units of h^-3
+    array([[ -6.],
+           [ 18.],
+           [-18.],
+           [  6.]])
+    """
+    k = _check_int(k, "k", 0)
+    q = _check_int(q, "q", 0)
+    if q > k + 1:
+        raise ValueError(f"q must lie in 0 .. k + 1 = {k + 1}, got {q}")
+    C = piece_matrix(k)                                        # (k + 1, k + 1)
+    p = np.arange(q, k + 1)                                    # (k + 1 - q,) powers that survive
+    falling = np.array([math.factorial(int(v)) // math.factorial(int(v) - q) for v in p],
+                       dtype=np.float64)                       # p! / (p - q)!
+    M = C[:, q:] * falling                                     # (k + 1, k + 1 - q)
+    M.flags.writeable = False
+    return M
+
+
+def local_basis_orders(x, grid, k, orders=(0, 1, 2), check=True, workspace=None):
+    """The live bases and their derivatives of the given orders: ``B^(q)_m(x)``, ``q = 0 .. k + 1``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, I)
+    grid : ndarray, shape (I, G + 2k + 1)
+    k : int
+    orders : int or sequence of int in 0 .. k + 1
+        Derivative orders wanted; order 0 (the values) is always computed.
+    check : bool
+        Validate the inputs.
+    workspace : Workspace, optional
+        Where the arrays come from (default fresh ones). Give it a workspace of
+        its own, not a layer's: the live values and window starts would overwrite
+        that layer's cache.
+
+    Returns
+    -------
+    LocalBasis
+        ``orders[q]`` ``(k + 1, B, I)`` for every order (0 included); ``values`` is
+        ``orders[0]``, ``derivs`` is ``orders[1]`` (None if 1 was not asked for).
+
+    Notes
+    -----
+    Differentiating ``B_{m,p} = w_{m,p} B_{m,p-1} + (1 - w_{m+1,p}) B_{m+1,p-1}`` gives,
+    at every order ``q >= 1`` (the weights are linear in ``x``, so the terms from
+    their derivatives collapse into one factor ``p``)::
+
+        B^(q)_{m,p}(x) = p [B^(q-1)_{m,p-1}(x) / (t_{m+p} - t_m)
+                            - B^(q-1)_{m+1,p-1}(x) / (t_{m+p+1} - t_{m+1})]
+
+    so ``B^(q)`` of degree ``k`` is the degree-``(k - q)`` bases pushed up ``q``
+    levels by this difference operator; ``B^(k+1) = 0`` between knots.
+
+    *Uniform grid.* Each live basis is the polynomial ``sum_p C[r, p] u^p`` of
+    ``u = (x - t_s)/h`` (:func:`piece_matrix`), so its ``q``-th derivative is exact
+    and costs one small product: ``B^(q) = h^(-q) M_q @ [1, u, ..., u^(k-q)]`` with
+    ``M_q`` from :func:`piece_derivative_matrix`.
+
+    *Any grid.* De Boor's triangle is kept level by level: ``N^p_r = B_{s-p+r,p}(x)``
+    for ``p = 0 .. k``, together with the inverse knot spans
+    ``E^p_c = 1 / (t_{s+c} - t_{s+c-p})``, ``c = 1 .. p``. The ``q``-th derivative
+    starts from level ``k - q`` and applies, for ``p = k - q + 1 .. k``::
+
+        D^p_r = p (D^{p-1}_{r-1} E^p_r - D^{p-1}_r E^p_{r+1}),    r = 0 .. p
+
+    with ``D^{p-1}_{-1} = D^{p-1}_p = 0`` (the operator above, on the live window).
+
+    At a knot a degree-``k`` spline is only ``C^(k-1)``: ``B^(q)`` with ``q >= k``
+    jumps there (``q = k`` piecewise constant), and the right-hand value is
+    returned where the span is exact (see :func:`local_basis`). This path is
+    separate from the training path's :func:`local_basis`, which it does not slow.
+    """
+    if check:
+        grid = check_grid(grid, k, np.shape(x)[-1] if np.ndim(x) == 2 else None)
+        x = _check_x(x, grid.shape[0])
+    k = _check_int(k, "k", 0)
+    orders = check_orders(orders, k)                           # sorted, with 0
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.result_type(x.dtype, np.float32) if x.dtype.kind == "f" else np.float64)
+    B, I = x.shape
+    K = grid.shape[1] - k - 1
+    plan = _grid_plan(grid, k, x.dtype)
+    ws = _FRESH if workspace is None else workspace
+    live = ws.get("live_orders", (len(orders) * (k + 1), B, I), x.dtype)   # orders stacked
+    start = ws.get("start_orders", (B, I), np.int32)          # (B, I)
+    rows = max(1, _ORDERS_BLOCK // I)                          # batch rows per block
+    for b0 in range(0, B, rows):
+        _live_block(x[b0:b0 + rows], plan, k, live, start, b0, ws, orders)
+    by_order = {q: live[a * (k + 1):(a + 1) * (k + 1)] for a, q in enumerate(orders)}
+    return LocalBasis(by_order[0], by_order.get(1), start, K, ws, orders=by_order)
+
+
+_ORDERS_BLOCK = 1 << 13     # points per block of local_basis_orders: its (k + 1, b I) levels stay in cache
+
+
+def _uniform_orders(u, k, inv_h, orders, out):
+    """Derivatives ``orders`` of the live bases on a uniform grid, into ``out`` ``(A (k + 1), b, I)``.
+
+    ``u`` ``(b, I)`` is the position in the span; ``inv_h`` a scalar or ``(I,)``.
+    Order 0 uses the stacked powers of ``u`` and ``1 - u`` (:func:`_stacked_pieces`),
+    order ``q >= 1`` the matrix ``M_q`` of :func:`piece_derivative_matrix` on
+    ``1, u, ..., u^(k - q)`` times ``h^-q``.
+    """
+    b, I = u.shape
+    n = u.size
+    P = np.empty((2 * k + 1, n), dtype=u.dtype)                # (2k + 1, n): 1, u .. u^k, w .. w^k
+    P[0] = 1
+    if k >= 1:
+        P[1] = u.reshape(n)
+        np.subtract(1, P[1], out=P[k + 1])
+    for p in range(2, k + 1):
+        np.multiply(P[p - 1], P[1], out=P[p])                  # u^p
+        np.multiply(P[k + p - 1], P[k + 1], out=P[k + p])      # w^p
+    S, _ = _stacked_pieces(k, u.dtype)                         # (k + 1, 2k + 1)
+    for a, q in enumerate(orders):
+        dst = out[a * (k + 1):(a + 1) * (k + 1)]               # (k + 1, b, I) view
+        if q == 0:
+            dst[...] = (S @ P).reshape(k + 1, b, I)            # (k + 1, 2k + 1) x (2k + 1, n)
+            continue
+        if q > k:
+            dst[...] = 0                                       # B^(k+1) = 0 between knots
+            continue
+        M = piece_derivative_matrix(k, q).astype(u.dtype)      # (k + 1, k + 1 - q)
+        dst[...] = (M @ P[:k + 1 - q]).reshape(k + 1, b, I)    # (k + 1, k+1-q) x (k+1-q, n)
+        dst *= inv_h ** q                                      # d^q/dx^q = h^-q d^q/du^q
+
+
+def _general_orders(R, L, k, orders, out):
+    """Derivatives ``orders`` of the live bases on any grid, into ``out`` ``(A (k + 1), b, I)``.
+
+    ``R[j] = t_{s+j} - x`` and ``L[j] = x - t_{s+1-j}`` (``j = 1 .. k``, each ``(b, I)``),
+    as in :func:`_general_scheme`, so that ``t_{s+c} - t_{s+c-p} = R[c] + L[p - c + 1]``
+    for ``c = 1 .. p``. See :func:`local_basis_orders` for the two recursions; here
+    each level is a few operations on the stacked ``(p, b, I)`` arrays: with
+    ``T = N^{p-1} E^p`` (elementwise, ``T_r = N^{p-1}_r E^p_{r+1}``)::
+
+        N^p = [0, L[p] T_0, ..., L[1] T_{p-1}] + [R[1] T_0, ..., R[p] T_{p-1}, 0]
+        D^p = p ([0, P_0, ..., P_{p-1}] - [P_0, ..., P_{p-1}, 0]),   P = D^{p-1} E^p
+    """
+    shape = out.shape[1:]                                      # (b, I)
+    if k == 0:
+        out[0] = 1
+        out[1:] = 0                                            # B^(1) of degree 0
+        return
+    Rs = np.stack(R[1:])                                       # (k, b, I) R[1] .. R[k]
+    Ls = np.stack(L[1:])                                       # (k, b, I) L[1] .. L[k]
+    N = [np.ones((1,) + shape, dtype=out.dtype)]               # N[p]: (p + 1, b, I), B_{s-p+r, p}
+    E = [None]                                                 # E[p]: (p, b, I), E^p_c at c - 1
+    for p in range(1, k + 1):
+        Ep = 1.0 / (Rs[:p] + Ls[p - 1::-1])                    # (p, b, I): 1/(R[c] + L[p-c+1])
+        T = N[p - 1] * Ep                                      # (p, b, I)
+        level = np.zeros((p + 1,) + shape, dtype=out.dtype)    # (p + 1, b, I)
+        level[1:] = Ls[p - 1::-1] * T                          # r = 1 .. p: L[p-r+1] T_{r-1}
+        level[:-1] += Rs[:p] * T                               # r = 0 .. p-1: R[r+1] T_r
+        N.append(level)
+        E.append(Ep)
+    for a, q in enumerate(orders):
+        dst = out[a * (k + 1):(a + 1) * (k + 1)]               # (k + 1, b, I) view
+        if q > k:
+            dst[...] = 0
+            continue
+        D = N[k - q]                                           # (k - q + 1, b, I): degree k - q
+        for p in range(k - q + 1, k + 1):                      # push up one degree, one derivative
+            P = D * E[p]                                       # (p, b, I)
+            D = np.zeros((p + 1,) + shape, dtype=out.dtype)    # (p + 1, b, I)
+            D[1:] = P
+            D[:-1] -= P
+            D *= p
+        dst[...] = D                                           # (k + 1, b, I)

@@ -105,6 +105,8 @@ def _compare(a, n, rtol, atol):
     ratio = np.divide(err, tol, out=np.where(err > 0, np.inf, 0.0), where=tol > 0)
     ratio = np.where(np.isnan(err), np.inf, ratio)     # NaN is the worst
     worst = int(np.argmax(ratio))
+    if np.isnan(err).any():                            # NaN is reported as NaN, not as 0
+        return float("nan"), float("nan"), worst, False
     return float(np.max(err)), float(np.max(rel)), worst, ok
 
 
@@ -161,6 +163,14 @@ class GradcheckReport:
         ``"elementwise"`` or ``"direction"`` (what ``"auto"`` resolved to).
     eps, rtol, atol : float
         The settings used, shown in the table header.
+    f_value : float
+        ``f()`` at the unperturbed point (NaN if it returned NaN).
+    rounding_floor : float
+        ``macheps * |f| / eps``: about the rounding error of one central
+        difference; an absolute error near it is no evidence of a wrong gradient.
+    notes : list of str
+        What may explain a failure: points on or near knots (from
+        :func:`check_model`), a NaN loss, failures at the rounding floor.
     """
 
     ok: bool
@@ -169,6 +179,9 @@ class GradcheckReport:
     eps: float = 1e-6
     rtol: float = 1e-6
     atol: float = 1e-9
+    f_value: float = float("nan")
+    rounding_floor: float = float("nan")
+    notes: list = field(default_factory=list)
 
     def __str__(self):
         head = ["name", "shape", "max abs err", "max rel err",
@@ -178,7 +191,7 @@ class GradcheckReport:
         for r in self.rows:
             worst = "-" if r.worst_index is None else (
                 f"u{r.worst_index}" if isinstance(r.worst_index, int) else str(r.worst_index))
-            body.append([r.name, str(r.shape), f"{r.max_abs_err:.2e}", f"{r.max_rel_err:.2e}",
+            body.append([r.name, str(r.shape), _num(r.max_abs_err), _num(r.max_rel_err),
                          worst, f"{r.analytic:+.9e}", f"{r.numeric:+.9e}",
                          "ok" if r.ok else "FAIL"])
         widths = [max(len(row[c]) for row in [head] + body) for c in range(len(head))]
@@ -189,8 +202,10 @@ class GradcheckReport:
             return "  ".join(f"{c:{a}{w}}" for c, a, w in zip(cells, align, widths)).rstrip()
 
         lines = [f"gradcheck: mode={self.mode}, eps={self.eps:g}, rtol={self.rtol:g}, "
-                 f"atol={self.atol:g}", line(head)]
+                 f"atol={self.atol:g}; |f| = {_num(abs(self.f_value))}, rounding floor "
+                 f"macheps*|f|/eps = {_num(self.rounding_floor)}", line(head)]
         lines += [line(row) for row in body]
+        lines += [f"note: {n}" for n in self.notes]
         rule = "|a - n| <= atol + rtol * max(|a|, |n|)"
         failed = [r.name for r in self.rows if not r.ok]
         if self.ok:
@@ -199,6 +214,27 @@ class GradcheckReport:
             lines.append(f"FAIL: {len(failed)} of {len(self.rows)} rows violate {rule}: "
                          + ", ".join(failed))
         return "\n".join(lines)
+
+
+def _num(v):
+    """``1.23e-04``, or ``nan`` spelled out (a NaN must never read as a small error)."""
+    return "nan" if v != v else f"{v:.2e}"
+
+
+def _diagnose(rows, f_value, floor, atol):
+    """Notes that explain a failure: a NaN loss, NaN gradients, errors at the rounding floor."""
+    notes = []
+    if f_value != f_value:
+        notes.append("f() returned NaN at the unperturbed point: every difference is NaN")
+    elif any(r.max_abs_err != r.max_abs_err for r in rows):
+        names = [r.name for r in rows if r.max_abs_err != r.max_abs_err]
+        notes.append(f"NaN in the analytic or numeric gradient of {', '.join(names)}")
+    small = [r.name for r in rows if not r.ok and r.max_abs_err <= 10 * floor + atol]
+    if small:
+        notes.append(f"{', '.join(small)} fail by at most 10x the rounding floor {floor:.1e}: "
+                     f"likely round-off of f, not a wrong gradient (raise atol to ~{floor:.0e}, "
+                     f"or scale the loss down)")
+    return notes
 
 
 # --------------------------------------------------------------------------- #
@@ -252,7 +288,7 @@ def numerical_gradient(f, x, eps=1e-6):
 
 
 def gradcheck(f, params, grads, *, eps=1e-6, rtol=1e-6, atol=1e-9, mode="auto",
-              n_directions=8, max_elements=2000, seed=0, raise_on_fail=False):
+              n_directions=8, max_elements=2000, seed=0, raise_on_fail=False, notes=()):
     r"""Compare analytic gradients with central finite differences.
 
     Parameters
@@ -282,11 +318,16 @@ def gradcheck(f, params, grads, *, eps=1e-6, rtol=1e-6, atol=1e-9, mode="auto",
         Seed of the one ``np.random.Generator`` that draws the directions.
     raise_on_fail : bool, default False
         Raise ``AssertionError`` with the report table when the check fails.
+    notes : sequence of str
+        Extra lines for the report (:func:`check_model` passes what it found
+        about knots).
 
     Returns
     -------
     GradcheckReport
-        ``report.ok``, one row per parameter, printable with ``print(report)``.
+        ``report.ok``, one row per parameter, printable with ``print(report)``;
+        the header shows ``|f|`` and the rounding floor ``macheps * |f| / eps``.
+        A NaN loss or gradient is reported as ``nan`` (and fails).
 
     Raises
     ------
@@ -326,8 +367,9 @@ def gradcheck(f, params, grads, *, eps=1e-6, rtol=1e-6, atol=1e-9, mode="auto",
     together along the joint unit vector.
 
     The rounding error of a central difference is about
-    :math:`10^{-16} |f| / \epsilon`; for losses much larger than 1, raise
-    ``atol`` accordingly. Check at points where ``f`` is smooth (not at
+    :math:`\epsilon_{mach} |f| / \epsilon` (the report's *rounding floor*); for
+    losses much larger than 1, raise ``atol`` accordingly (the report says so
+    when failing rows sit within 10x that floor). Check at points where ``f`` is smooth (not at
     spline knots or at the kink of ``|x|``).
 
     Examples
@@ -374,6 +416,8 @@ def gradcheck(f, params, grads, *, eps=1e-6, rtol=1e-6, atol=1e-9, mode="auto",
     max_elements = _check_count(max_elements, "max_elements", 0)
 
     analytic = {name: np.array(g, dtype=np.float64, copy=True) for name, g in grads.items()}
+    f_value = _evaluate(f)                             # |f| sets the rounding floor
+    floor = float(np.finfo(np.float64).eps * abs(f_value) / eps)
     total = sum(p.size for p in params.values())
     if mode == "auto":
         mode = "elementwise" if total <= max_elements else "direction"
@@ -385,7 +429,8 @@ def gradcheck(f, params, grads, *, eps=1e-6, rtol=1e-6, atol=1e-9, mode="auto",
         rows = _direction_rows(f, params, analytic, eps, rtol, atol, n_directions, seed)
 
     report = GradcheckReport(ok=all(r.ok for r in rows), rows=rows, mode=mode,
-                             eps=eps, rtol=rtol, atol=atol)
+                             eps=eps, rtol=rtol, atol=atol, f_value=f_value, rounding_floor=floor,
+                             notes=list(notes) + _diagnose(rows, f_value, floor, atol))
     if raise_on_fail and not report.ok:
         raise AssertionError("\n" + str(report))
     return report
@@ -451,58 +496,161 @@ def _direction_rows(f, params, analytic, eps, rtol, atol, n_directions, seed):
     return rows
 
 
-def check_model(model, x, y, loss="mse", *, eps=1e-6, rtol=1e-6, atol=1e-9, mode="auto",
-                n_directions=8, max_elements=2000, seed=0, raise_on_fail=False,
-                **loss_kwargs):
-    """Gradient-check a whole model through its ``loss_and_grad``.
+def check_model(model, x, y=None, loss="mse", *, eps=1e-6, rtol=1e-6, atol=1e-9, mode="auto",
+                n_directions=8, max_elements=2000, seed=0, raise_on_fail=False, input_grad=False,
+                knot_tol=None, **loss_kwargs):
+    """Gradient-check a whole model through its loss and backward pass.
 
-    The model needs only two methods: ``model.parameters()``, the list of
-    ``(params, grads)`` dict pairs (one per layer, shared keys), and
-    ``model.loss_and_grad(x, y, loss=loss, **loss_kwargs)``, which returns the
-    float loss and fills the ``grads`` dicts.
+    The model needs ``model.parameters()``, the list of ``(params, grads)``
+    dict pairs (one per layer, shared keys), and a way to fill the grads:
+
+    - ``loss`` a name (``"mse"``, ``"ce"``): ``model.loss_and_grad(x, y, loss=loss, **loss_kwargs)``;
+    - ``loss`` an object with a ``loss_and_grad(model, x, y, input_grad=...)``
+      method (e.g. :class:`numpykan.derivatives.DerivativeLoss`, a loss on input
+      derivatives): that method;
+    - ``loss`` a callable ``loss(y_pred, y) -> (value, dL/dy_pred)``:
+      ``model.forward(x)``, the callable, then ``model.backward(dL/dy_pred)``.
 
     Parameters
     ----------
     model : object
-        A float64 model with the two methods above.
+        A float64 model as above.
     x : ndarray
-        Inputs, passed through unchanged.
-    y : ndarray
+        Inputs, passed through unchanged (perturbed in place if ``input_grad``).
+    y : ndarray, optional
         Targets (or integer labels for ``loss="ce"``), passed through unchanged.
-    loss : str, default "mse"
-        Passed to ``loss_and_grad``.
+    loss : str, loss object or callable, default "mse"
     eps, rtol, atol, mode, n_directions, max_elements, seed, raise_on_fail
         As in :func:`gradcheck`.
+    input_grad : bool, default False
+        Also check ``dL/dx`` (``model.grad_input`` after the loss), as row ``"x"``;
+        ``x`` must then be a writeable float64 array.
+    knot_tol : float, optional
+        A KAN's layer inputs closer than this to a knot of their layer's grid are
+        reported in ``report.notes`` (default ``10 * eps``: a perturbation of size
+        ``eps`` moves a hidden input by about ``eps`` times its sensitivity).
+        At a knot a degree-``k`` spline is only ``C^(k-1)``, so a difference
+        quotient that straddles it disagrees with the one-sided analytic value
+        when the checked derivative needs more smoothness than that.
     **loss_kwargs
         Passed to ``loss_and_grad`` (e.g. ``lamb=0.1``).
 
     Returns
     -------
     GradcheckReport
-        Rows named ``"layer{l}.{key}"``; keys whose gradient is ``None`` or
-        missing after ``loss_and_grad`` (frozen parameters) are skipped.
+        Rows named after the layer a parameter belongs to: ``"layer{l}.{key}"``,
+        a layer's formula edges ``"layer{l}.symbolic.{key}"`` (pairs of
+        ``parameters()`` that belong to no layer: ``"layer{g}"`` by position);
+        keys whose gradient is ``None`` or missing after the loss (frozen
+        parameters) are skipped.
 
     Raises
     ------
     TypeError
-        If a parameter or gradient is not float64.
+        If a parameter or gradient (or ``x`` with ``input_grad``) is not float64,
+        or a callable loss is given ``loss_kwargs``.
     ValueError
-        If ``loss_and_grad`` filled no gradient at all.
+        If the loss filled no gradient at all, or no ``dL/dx`` with ``input_grad``.
     """
-    def f():
-        return model.loss_and_grad(x, y, loss=loss, **loss_kwargs)
-
+    f = _model_loss(model, x, y, loss, input_grad, loss_kwargs)
+    if input_grad:
+        _check_float64(x, "x (perturbed in place by input_grad=True)")
+    notes = _knot_notes(model, x, 10 * eps if knot_tol is None else knot_tol, loss)
     f()  # one call fills the analytic gradients
     params, grads = {}, {}
-    for l, (p, g) in enumerate(model.parameters()):
+    for prefix, (p, g) in zip(_group_names(model), model.parameters()):
         for key, arr in p.items():
             if g.get(key) is None:
                 continue
-            params[f"layer{l}.{key}"] = arr
-            grads[f"layer{l}.{key}"] = np.array(g[key], copy=True)  # f() will overwrite g
+            params[f"{prefix}.{key}"] = arr
+            grads[f"{prefix}.{key}"] = np.array(g[key], copy=True)  # f() will overwrite g
     if not params:
-        raise ValueError("model.loss_and_grad filled no gradient in model.parameters(); "
-                         "nothing to check")
+        raise ValueError("the loss filled no gradient in model.parameters(); nothing to check")
+    if input_grad:
+        gx = getattr(model, "grad_input", None)
+        if gx is None:
+            raise ValueError("input_grad=True, but the loss left model.grad_input None")
+        params["x"], grads["x"] = x, np.array(gx, dtype=np.float64, copy=True)
     return gradcheck(f, params, grads, eps=eps, rtol=rtol, atol=atol, mode=mode,
                      n_directions=n_directions, max_elements=max_elements, seed=seed,
-                     raise_on_fail=raise_on_fail)
+                     raise_on_fail=raise_on_fail, notes=notes)
+
+
+def _model_loss(model, x, y, loss, input_grad, loss_kwargs):
+    """``f()`` that recomputes the loss and fills the model's grads (see :func:`check_model`)."""
+    if isinstance(loss, str):
+        extra = dict(input_grad=True) if input_grad else {}
+
+        def f():
+            return model.loss_and_grad(x, y, loss=loss, **extra, **loss_kwargs)
+        return f
+    if hasattr(loss, "loss_and_grad"):
+        def f():
+            return loss.loss_and_grad(model, x, y, input_grad=input_grad, **loss_kwargs)
+        return f
+    if callable(loss):
+        if loss_kwargs:
+            raise TypeError(f"a callable loss takes no loss_kwargs, got {sorted(loss_kwargs)} "
+                            f"(the regularizer belongs to model.loss_and_grad with a named loss)")
+
+        def f():
+            out = model.forward(x)
+            value, dout = loss(out, y)
+            if np.shape(dout) != np.shape(out):
+                raise ValueError(f"loss(y_pred, y) must return (value, dL/dy_pred) with dL/dy_pred "
+                                 f"of the output's shape {np.shape(out)}, got {np.shape(dout)}")
+            model.backward(dout, input_grad=input_grad)
+            return value
+        return f
+    raise TypeError(f"loss must be a name, an object with loss_and_grad(model, x, y), or a "
+                    f"callable loss(y_pred, y) -> (value, grad), got {type(loss).__name__}")
+
+
+def _group_names(model):
+    """Row prefix per ``model.parameters()`` pair: ``layer{l}``, ``layer{l}.symbolic``, else ``layer{g}``."""
+    owners = {}
+    for l, layer in enumerate(getattr(model, "layers", None) or []):
+        params = getattr(layer, "params", None)
+        if params is not None:
+            owners[id(params)] = f"layer{l}"
+        sym = getattr(layer, "symbolic", None)
+        if sym is not None and getattr(sym, "params", None) is not None:
+            owners[id(sym.params)] = f"layer{l}.symbolic"
+    names, seen = [], set()
+    for g, (p, _) in enumerate(model.parameters()):
+        name = owners.get(id(p), f"layer{g}")
+        while name in seen:
+            name += "'"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _knot_notes(model, x, tol, loss):
+    """Lines naming the layer inputs of a KAN that lie within ``tol`` of a knot (empty otherwise)."""
+    layers = getattr(model, "layers", None) or []
+    if not layers or not all(hasattr(layer, "grid") and hasattr(layer, "k") for layer in layers):
+        return []
+    try:
+        h = model._input(x)
+    except (TypeError, ValueError, AttributeError):
+        return []                                      # the loss call will report bad input
+    order = getattr(loss, "order", 0)                  # a loss on input derivatives reads phi^(order)
+    notes = []
+    for l, layer in enumerate(layers):
+        t = layer.grid                                 # (I, n)
+        dist = np.min(np.abs(h[:, :, None] - t[None, :, :]), axis=2)   # (B, I) to the nearest knot
+        for i in range(dist.shape[1]):
+            near = np.flatnonzero(dist[:, i] <= tol)
+            if near.size:
+                b = int(near[np.argmin(dist[near, i])])
+                k = layer.k
+                need = order + 2                       # phi^(order + 1) continuous: C^(order+1)
+                verdict = "expect a mismatch there" if k < need else "harmless for this check"
+                notes.append(f"layer {l} input {i}: {near.size} of {dist.shape[0]} points lie "
+                             f"within {tol:.0e} of a knot (closest: point {b}, distance "
+                             f"{dist[b, i]:.1e}); a degree-{k} spline is only C^{k - 1} at a knot "
+                             f"and this check needs phi^({order + 1}) continuous (k >= {need}): "
+                             f"{verdict}")
+        h = layer.forward(h, need_grad=False, check=False)
+    return notes

@@ -56,11 +56,29 @@ def _check_dataset(dataset):
                          f"{len(dataset['train_label'])}")
 
 
+def _reg_options(reg_metric, lamb_coef, lamb_coefdiff):
+    """The regularizer options for ``loss_and_grad``, checked; only those not at their default.
+
+    (So a model without them, an MLP, is called as before unless they are set.)
+    """
+    from ..validation import check_nonnegative
+    from .regmetrics import check_metric
+    out = {}
+    if reg_metric is not None:
+        out["reg_metric"] = check_metric(reg_metric)
+    if check_nonnegative(lamb_coef, "lamb_coef"):
+        out["lamb_coef"] = float(lamb_coef)
+    if check_nonnegative(lamb_coefdiff, "lamb_coefdiff"):
+        out["lamb_coefdiff"] = float(lamb_coefdiff)
+    return out
+
+
 def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, loss="mse",
         lamb=0.0, lamb_l1=1.0, lamb_entropy=2.0, update_grid=True, grid_update_num=10,
         start_grid_update_step=-1, stop_grid_update_step=50, grid_eps=None, log=1, seed=0,
         weight_decay=None, verbose=None, callback=None, progress_stream=None,
-        log_every_seconds=30.0, **opt_kwargs):
+        log_every_seconds=30.0, reg_metric=None, lamb_coef=0.0, lamb_coefdiff=0.0,
+        **opt_kwargs):
     """Train ``model`` on ``dataset`` and return the history.
 
     Parameters
@@ -85,6 +103,12 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
     loss : {"mse", "ce"}
     lamb, lamb_l1, lamb_entropy : float
         Regularization (KAN only; see :meth:`KAN.loss_and_grad`).
+    reg_metric : str, optional
+        How the regularizer measures an edge (KAN only): ``"paper"``,
+        ``"edge_forward_spline_n"`` (pykan's default), ``"edge_forward_spline_u"``,
+        ``"edge_forward_sum"``; None is the default of :mod:`numpykan.training.regmetrics`.
+    lamb_coef, lamb_coefdiff : float
+        pykan's coefficient penalties (KAN only), inside ``lamb``.
     update_grid : bool
         Update the grid from the batch on the schedule of :func:`grid_update_steps`
         (KAN only; ignored for models without ``update_grid``).
@@ -128,6 +152,7 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
     """
     _check_dataset(dataset)
     get_loss(loss)
+    reg_kw = _reg_options(reg_metric, lamb_coef, lamb_coefdiff)
     # validate every array before anything changes
     x_train = model._input(dataset["train_input"], "train_input")
     n = x_train.shape[0]
@@ -210,7 +235,7 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
 
         def closure():
             return model.loss_and_grad(xb, yb, loss=loss, lamb=lamb, lamb_l1=lamb_l1,
-                                       lamb_entropy=lamb_entropy)
+                                       lamb_entropy=lamb_entropy, **reg_kw)
 
         saved = model.state()
         try:
