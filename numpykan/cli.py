@@ -144,9 +144,19 @@ def _dataset_message(err):
 
 
 def _out_folder(args):
-    if getattr(args, "command", None) != "reproduce":
-        return None
-    return Path(default_out(args.experiment) if args.out is None else args.out)
+    """The output folder of a command that writes one (``reproduce``, ``course``), else None."""
+    command = getattr(args, "command", None)
+    if command == "reproduce":
+        return Path(default_out(args.experiment) if args.out is None else args.out)
+    if command == "course" and getattr(args, "out", None):
+        return Path(args.out)
+    return None
+
+
+#: the exceptions the teaching commands (``grade``, ``course``) raise for a user's mistake: a
+#: file or lesson that is not there, a tool of the course extras that is not installed, and
+#: SystemExit with a message (their own argument checks); said in one line like the others
+_TEACHING_ERRORS = (FileNotFoundError, ImportError)
 
 
 def _missing_top(folder):
@@ -178,13 +188,14 @@ def _run(args):
 
     out = _out_folder(args)
     created = _missing_top(out)
-    if out is not None:
+    if out is not None and args.command == "reproduce":
         if out.exists() and not out.is_dir():
             raise CLIError(f"--out {out} is a file, not a folder")
         try:
             out.mkdir(parents=True, exist_ok=True)         # before the work starts
         except OSError as err:
             raise CLIError(f"--out {out}: cannot create the folder ({err.strerror})") from None
+    teaching = args.command in ("grade", "course")
     try:
         return args.func(args)
     except DatasetNotFoundError as err:
@@ -198,6 +209,14 @@ def _run(args):
                        "another --out") from None
     except DataError as err:
         raise CLIError(str(err).replace("cannot use the image", "--image")) from None
+    except _TEACHING_ERRORS as err:            # after DatasetNotFoundError, a subclass
+        if not teaching:
+            raise
+        raise CLIError(str(err)) from None
+    except SystemExit as err:
+        if teaching and isinstance(err.code, str):
+            raise CLIError(err.code) from None
+        raise
     except KeyboardInterrupt:
         if out is not None and (out / "checkpoints").is_dir():
             sys.stderr.write(f"\n{PROG}: interrupted; rerun the same command with --resume "
@@ -213,7 +232,12 @@ def main(argv=None):
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:                       # argparse would send the user to the top-level --help
+            where = [getattr(args, key, None) for key in ("command", "experiment",
+                                                          "course_command")]
+            raise CLIError(f"unrecognized arguments: {' '.join(extra)} (see "
+                           f"{' '.join([PROG] + [w for w in where if w])} --help)")
         if not getattr(args, "func", None):
             parser.print_help()
             return 0

@@ -93,6 +93,18 @@ FAILURES = [
     (["reproduce", "image", "--image", "notes.txt"], "unsupported image type '.txt'"),
     (["reproduce", "image", "--holdout-every", "1"],
      "argument --holdout-every: must be an integer >= 2, got 1"),
+    (["reproduce", "xy", "--out", "notes.txt"], "--out notes.txt is a file, not a folder"),
+    (["reproduce", "xy", "--out", "notes.txt/sub"], "--out notes.txt/sub: cannot create the folder"),
+    (["reproduce", "poisson", "--epochs", "3"],
+     "unrecognized arguments: --epochs 3 (see numpykan reproduce poisson --help)"),
+    (["reproduce", "poisson", "--steps", "0"], "argument --steps: must be an integer >= 1, got 0"),
+    (["grade", "99"], "argument lesson: lesson 99 has no graded exercises"),
+    (["grade", "abc"], "argument lesson: lesson must be a number such as 3 or 03, got 'abc'"),
+    (["grade", "03", "missing.py"], "no such file: missing.py"),
+    (["grade", "all", "notes.txt"], "numpykan grade all takes no file"),
+    (["course", "build", "--out", "course", "--lessons", "xx"], "--lessons takes lesson numbers"),
+    (["course", "build", "--out", "course/new", "--lessons-dir", "nowhere"],
+     "the lessons folder nowhere does not exist"),
 ]
 
 
@@ -107,7 +119,7 @@ def test_mistakes_end_in_one_line(argv, message, tmp_path, capsys):
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("numpykan: error: ") and message in lines[0], lines[0]
     assert "Traceback" not in captured.err + captured.out
-    assert "step" not in captured.out and "epoch" not in captured.err   # nothing was trained
+    assert "step" not in captured.out and not re.search(r"epoch \d+/", captured.err)  # no training
     assert sorted(p.name for p in tmp_path.iterdir()) == before        # no folder left behind
 
 
@@ -131,10 +143,23 @@ def test_out_folder_is_created_first_and_kept(tmp_path):
     assert (tmp_path / "deep/er/folder/results.md").is_file()
 
 
+def test_out_folder_exists_when_the_work_starts(tmp_path, monkeypatch):
+    seen = []
+
+    def run(out=None, quick=False, **kwargs):
+        seen.append((tmp_path / "new/folder").is_dir())
+        raise KeyboardInterrupt                          # stopped at once: nothing was written
+
+    monkeypatch.setitem(EXPERIMENTS, "xy", run)
+    assert main(["reproduce", "xy", "--quick", "--out", "new/folder"]) == 130
+    assert seen == [True]
+    assert not (tmp_path / "new").exists()                 # and removed again, being empty
+
+
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
 def test_every_quick_run_is_offline_and_stamped(experiment, tmp_path, capsys):
-    """No data, no network: every experiment's --quick runs, and says it was a quick run."""
-    assert main(["reproduce", experiment, "--quick", "--quiet"]) == 0
+    """No data, no network: every experiment's --quick runs, shows progress, says it was a quick run."""
+    assert main(["reproduce", experiment, "--quick"]) == 0
     out = tmp_path / "numpykan-results" / experiment
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["quick"] is True
@@ -143,11 +168,24 @@ def test_every_quick_run_is_offline_and_stamped(experiment, tmp_path, capsys):
     assert any(name.endswith(".png") for name in results["files"])
     for name in results["files"]:
         assert (out / name).stat().st_size > 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "quick run" in text
+    progress = {"image": "KAN seed 0 | epoch 1/", "poisson": None}.get(experiment, "| step ")
+    if progress is None:                                 # L-BFGS stages: a line per stage
+        assert text.count(f"numpykan reproduce {experiment}: seed 0 G = ") == 2
+    else:
+        assert progress in captured.err and "left" in captured.err, captured.err
     if experiment == "mnist":
         assert results["config"]["synthetic"] is True
         assert STANDIN_LABEL in text and "not MNIST" in results["config"]["data"]
+
+
+@pytest.mark.parametrize("experiment", ["xy", "image"])
+def test_quiet_turns_progress_off(experiment, capsys):
+    assert main(["reproduce", experiment, "--quick", "--quiet", "--seeds", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "numpykan reproduce" in captured.out
 
 
 class _Stream(io.StringIO):

@@ -284,8 +284,9 @@ def run_mnist(out=None, seeds=1, quick=False, data=None, epochs=None, batch=64, 
                      f"{100 * acc['mean']:.2f}% ± {100 * acc['std']:.2f} | "
                      f"{100 * acc['min']:.2f}% | {100 * acc['max']:.2f}% | "
                      f"{100 * rep['train_acc']:.1f}% | {100 * rep['test_acc']:.1f}% |")
-    table += ["", f"Data: {source}. KAN G={grid}, k={k}, grid updates: "
-              f"{config['kan']['grid_update']}, lamb {lamb:g}; AdamW lr {lr:g}, weight decay "
+    kan_text = (f" KAN G={grid}, k={k}, grid updates: {config['kan']['grid_update']}, lamb "
+                f"{lamb:g};" if "KAN" in models else "")
+    table += ["", f"Data: {source}.{kan_text} AdamW lr {lr:g}, weight decay "
               f"{weight_decay:g}, schedule {config['lr_schedule']}, {epochs} epochs of batch "
               f"{batch}. Std is the population standard deviation over seeds.",
               "", "Reading of the report's table: " + REPORT_MNIST["reading"]]

@@ -92,8 +92,10 @@ def lesson_paths(folder=None, numbers=None):
     """The lessons ``NN_*.py`` of ``folder`` (default: the repository's tutorials/), optionally some."""
     from .grader import tutorials_dir
 
+    if folder is not None and not Path(folder).is_dir():
+        raise FileNotFoundError(f"the lessons folder {folder} does not exist")
     folder = Path(folder) if folder is not None else tutorials_dir()
-    if folder is None or not folder.is_dir():
+    if folder is None:
         raise FileNotFoundError("no tutorials/ folder found; pass --lessons-dir")
     paths = sorted(folder.glob("[0-9][0-9]_*.py"))
     if numbers:

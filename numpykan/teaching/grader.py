@@ -474,6 +474,20 @@ def _cmd_grade(args):
     return 0 if ok else 1
 
 
+def _lesson_arg(text):
+    """argparse type of ``numpykan grade LESSON``: ``all`` or a lesson with graded exercises."""
+    import argparse
+
+    from .exercises import exercises_of
+
+    if text != "all":
+        try:
+            exercises_of(_lesson_number(text))
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def add_grade_parser(sub):
     """Register ``numpykan grade LESSON [FILE]`` on an argparse subparsers object."""
     from .exercises import EXERCISES
@@ -484,7 +498,8 @@ def add_grade_parser(sub):
         description=f"Check the functions a student wrote in a lesson's exercise cells against "
                     f"numpykan's. Lessons with graded exercises: {listing}. Exit status 0 when "
                     f"every exercise passes.")
-    p.add_argument("lesson", help="lesson number (e.g. 03), or 'all' for the repository's lessons")
+    p.add_argument("lesson", type=_lesson_arg,
+                   help="lesson number (e.g. 03), or 'all' for the repository's lessons")
     p.add_argument("file", nargs="?", default=None,
                    help="the student's lesson (.py or .ipynb); default: the repository's lesson "
                         "(the solutions)")
