@@ -6,6 +6,7 @@ a bound for the same computation.
 """
 
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -55,3 +56,71 @@ def test_bench_step_case_and_floor_run(scripts):
     floor, nbytes = bench.make_floor("xy", input_grad=True)
     floor()
     assert nbytes > 0
+
+
+def _script(name):
+    sys.path.insert(0, str(BENCH))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_image_results_reads_a_stopped_run_then_the_finished_one(tmp_path, monkeypatch, capsys):
+    """benchmarks/image_results.py: INTERIM rows from the checkpoints of a stopped run, then
+    the final rows and figures once the resumed run has written results.json."""
+    from numpykan.cli import main
+    from numpykan.experiments import Progress
+    from numpykan.training.resumable import read_checkpoint
+
+    results = _script("image_results")
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "pic.npy", rng.uniform(0, 1, (10, 12)))
+    run, figures = tmp_path / "run", tmp_path / "figures"
+    figures.mkdir()
+    args = ["reproduce", "image", "--quick", "--quiet", "--image", str(tmp_path / "pic.npy"),
+            "--epochs", "4", "--checkpoint-every", "2", "--eval-every", "1", "--out", str(run)]
+    original = Progress.epoch
+
+    def stopped_after_epoch_3(self, done, total, info):
+        original(self, done, total, info)
+        if self.label.startswith("KAN") and done == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Progress, "epoch", stopped_after_epoch_3)
+    assert main(args) == 130
+    capsys.readouterr()
+    results.main([str(run), "--images", str(tmp_path), "--figures", str(figures)])
+    out = capsys.readouterr().out
+    ck = read_checkpoint(run / "checkpoints" / "seed0-KAN")
+    ev = ck["meta"]["history"]["eval"]
+    assert f"| KAN | INTERIM: 2 of 4 | {ev['train_psnr'][-1]:.2f} | {ev['heldout_psnr'][-1]:.2f} |" in out
+    assert "MLP" not in out.split("\n", 2)[2]                  # the MLP had not started
+    assert (figures / "image_run_interim.png").stat().st_size > 0
+
+    monkeypatch.setattr(Progress, "epoch", original)
+    assert main([*args, "--resume"]) == 0
+    capsys.readouterr()
+    results.main([str(run), "--figures", str(figures)])
+    out = capsys.readouterr().out
+    final = json.loads((run / "results.json").read_text())
+    for p in final["per_seed"]:
+        assert (f"| {p['model']} | 4 of 4 (final) | {p['train_psnr_db']:.2f} | "
+                f"{p['heldout_psnr_db']:.2f} | {p['psnr_db']:.2f} |") in out
+    for name in ("reconstruction", "curves"):
+        assert (figures / f"image_run_{name}.png").read_bytes() == (run / f"image_{name}.png").read_bytes()
+
+
+def test_mnist_grid_update_trace_logs_every_update():
+    from numpykan.data.standin import mnist_standin
+
+    trace = _script("mnist_grid_updates")
+    data = mnist_standin(640, 100, seed=0)
+    rows, history = trace.trace(data, seed=0, batch=64)      # 10 steps: an update before each
+    assert [r["step"] for r in rows] == list(range(10))
+    for r in rows:
+        assert r["batch"] == 64 and 0 <= r["background"] <= 64 and len(r["knots"]) == 4
+        assert np.isfinite(r["test_ce_before"]) and np.isfinite(r["test_ce_after"])
+        assert r["sv"][0] >= r["sv"][1] >= 0
+    assert rows[0]["coef_after"] != rows[0]["coef_before"]   # the refit did run
+    assert len(history["train_loss"]) == 1
