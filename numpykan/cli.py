@@ -46,7 +46,8 @@ def exp_sin(x):
 
 
 def _writable_file(path, option):
-    """Refuse an output file whose folder is missing or not writable (before any work)."""
+    """Refuse an output file whose folder is missing or not writable, or a figure format
+    matplotlib cannot write (before any work)."""
     folder = Path(path).parent if str(Path(path).parent) else Path(".")
     if not folder.is_dir():
         raise CLIError(f"{option} {path}: the folder {folder} does not exist; create it first "
@@ -56,15 +57,22 @@ def _writable_file(path, option):
     if Path(path).is_dir():
         raise CLIError(f"{option} {path} is a folder; give a file name such as "
                        f"{Path(path) / 'numpykan-demo.png'}")
+    from matplotlib.figure import Figure
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lower()[1:]
+    if suffix not in formats:
+        raise CLIError(f"{option} {path}: " + (f"matplotlib cannot write .{suffix} figures"
+                                               if suffix else "no file extension")
+                       + "; use .png (or .pdf, .svg, .jpg)")
 
 
 def cmd_demo(args):
     from . import KAN, create_dataset
     from .interpretation.plot import plot_fit_2d, pyplot
 
-    stem = args.out[:-4] if args.out.endswith(".png") else args.out
-    fit_path = stem + "-fit.png"
     _writable_file(args.out, "--out")
+    out = Path(args.out)
+    fit_path = str(out.with_name(out.stem + "-fit" + out.suffix))
     print("numpykan demo: KAN [2, 5, 1], G=5, k=3 on f(x, y) = exp(sin(pi x) + y^2); "
           f"{args.steps} full-batch Adam steps, lr 1e-2", flush=True)
     data = create_dataset(exp_sin, n_var=2, train_num=1000, test_num=1000, seed=args.seed)
@@ -119,10 +127,11 @@ def build_parser():
     demo = sub.add_parser("demo", help="train a small KAN on exp(sin(pi x) + y^2) in seconds")
     demo.add_argument("--steps", type=positive_int, default=500,
                       help="Adam steps (default 500)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=lambda t: positive_int(t, 0), default=0,
+                      help="seeds the data and the model (default 0)")
     demo.add_argument("--out", default="numpykan-demo.png",
                       help="RMSE-curve figure path (its folder must exist); the fit goes to "
-                           "*-fit.png beside it")
+                           "NAME-fit.png (same format) beside it")
     demo.add_argument("--quiet", action="store_true", help="no loss lines while training")
     demo.set_defaults(func=cmd_demo)
     add_reproduce_parser(sub)

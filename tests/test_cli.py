@@ -52,6 +52,12 @@ def test_demo(tmp_path, capsys):
     assert float(lines[-1][2]) == pytest.approx(rmse, rel=1e-3)      # the same RMSE as printed
 
 
+def test_demo_fit_figure_takes_the_format_of_out(tmp_path):
+    assert main(["demo", "--steps", "5", "--quiet", "--out", str(tmp_path / "d.svg")]) == 0
+    assert (tmp_path / "d-fit.svg").read_text().lstrip().startswith("<?xml")
+    assert (tmp_path / "d.svg").stat().st_size > 1000
+
+
 def test_demo_quiet_prints_no_loss_lines(tmp_path, capsys):
     assert main(["demo", "--steps", "20", "--quiet", "--out", str(tmp_path / "q.png")]) == 0
     text = capsys.readouterr().out
@@ -84,13 +90,18 @@ FAILURES = [
     (["demo", "--steps", "-3"], "argument --steps: must be an integer >= 1, got -3"),
     (["demo", "--steps", "many"], "argument --steps: expected an integer, got 'many'"),
     (["demo", "--out", "nodir/x.png"], "--out nodir/x.png: the folder nodir does not exist"),
+    (["demo", "--out", "notes.txt"], "--out notes.txt: matplotlib cannot write .txt figures"),
+    (["demo", "--out", "plot"], "--out plot: no file extension"),
+    (["demo", "--seed", "-1"], "argument --seed: must be an integer >= 0, got -1"),
     (["reproduce"], "the following arguments are required: EXPERIMENT"),
     (["reproduce", "xy", "--seeds", "0"], "argument --seeds: must be an integer >= 1, got 0"),
     (["reproduce", "xy", "--batch", "0"], "argument --batch: must be -1 (full batch)"),
     (["reproduce", "mnist"], "MNIST not found"),
     (["reproduce", "mnist", "--data", "empty"], "MNIST not found"),
     (["reproduce", "image", "--image", "missing.png"], "--image missing.png: "),
-    (["reproduce", "image", "--image", "notes.txt"], "unsupported image type '.txt'"),
+    (["reproduce", "image", "--image", "notes.txt"],
+     "--image notes.txt: unsupported image type '.txt'; use .npy, .png"),
+    (["reproduce", "image", "--image", "bad.png"], "--image bad.png: not a readable PNG image"),
     (["reproduce", "image", "--holdout-every", "1"],
      "argument --holdout-every: must be an integer >= 2, got 1"),
     (["reproduce", "xy", "--out", "notes.txt"], "--out notes.txt is a file, not a folder"),
@@ -112,6 +123,7 @@ FAILURES = [
 def test_mistakes_end_in_one_line(argv, message, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "notes.txt").write_text("not a picture")
+    (tmp_path / "bad.png").write_bytes(b"not a png at all")
     before = sorted(p.name for p in tmp_path.iterdir())
     assert main(argv) == 2
     captured = capsys.readouterr()

@@ -135,8 +135,8 @@ def load_image(path, gray=True, size=None):
     elif ext in (".png", ".jpg", ".jpeg"):
         a = _imread_matplotlib(path, ext)
     else:
-        raise ValueError(f"path: unsupported image type {ext!r} ({path}); "
-                         "use .npy, .png, .jpg or .jpeg")
+        raise ValueError(f"{path}: unsupported image type {ext!r}; use .npy, .png, .jpg or "
+                         ".jpeg")
     a = _to_unit_float(a, str(path))
     if gray:
         a = _to_gray(a, str(path))
@@ -159,6 +159,8 @@ def _imread_matplotlib(path, ext):
         return mpimg.imread(path)
     except ImportError as err:
         raise ImportError(f"reading {path} needs Pillow ({err}); {_PILLOW_HINT}") from err
+    except SyntaxError as err:             # Pillow's word for a corrupt header ("not a PNG file")
+        raise ValueError(f"{path}: not a readable {ext[1:].upper()} image ({err})") from None
 
 
 SAMPLE_IMAGES = {

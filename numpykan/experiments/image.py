@@ -143,7 +143,10 @@ def run_image(out=None, seeds=1, quick=False, image=None, size=None, epochs=None
             raw, image_name = load_image(image, gray=False), Path(image).name
         mode = _color_mode(color, raw)
     except (OSError, ValueError, ImportError) as err:
-        raise DataError(f"cannot use the image {image}: {err}") from err
+        text = str(err)
+        for prefix in (f"{image}: ", f"{Path(image)}: "):        # the path is said once
+            text = text[len(prefix):] if text.startswith(prefix) else text
+        raise DataError(f"cannot use the image {image}: {text}") from err
     shape = size_for_short_side(raw.shape, size)
     img = load_image(image, gray=mode == "gray", size=shape) if image is not None \
         else sample_image(size=shape)                         # (H, W) or (H, W, 3)
