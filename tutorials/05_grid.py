@@ -51,7 +51,7 @@ x_train = data["train_input"]                                # (N, 2)
 # %%
 model = nk.KAN([2, 5, 1], grid=5, k=3, seed=0)
 model.fit(data, steps=100 if QUICK else 300, lr=1e-2, update_grid=False, verbose=False)
-hidden = model.layers[0].forward(x_train, need_grad=False)   # (N, 5) inputs of layer 1
+hidden = model.layers[0](x_train)                       # (N, 5) inputs of layer 1
 outside = np.mean(np.abs(hidden) > 1)
 print("hidden node ranges:", [f"[{a:+.2f}, {b:+.2f}]" for a, b in zip(hidden.min(0), hidden.max(0))])
 print(f"{100 * outside:.1f}% of hidden values lie outside the base interval [-1, 1]")
@@ -85,7 +85,7 @@ old_grid = model.layers[1].grid.copy()                       # (5, G + 2k + 1)
 model.update_grid(x_train)
 after = model.predict(x_train)                               # (N, 1)
 new_grid = model.layers[1].grid                              # (5, G + 2k + 1)
-hidden = model.layers[0].forward(x_train, need_grad=False)   # (N, 5) layer 1's inputs, after layer 0's update
+hidden = model.layers[0](x_train)                       # (N, 5) layer 1's inputs, after layer 0's update
 change = np.abs(after - before)                              # (N, 1)
 rms_change = np.sqrt(np.mean(change ** 2))
 print(f"model output change at the samples: RMS {rms_change:.2e}, worst {change.max():.2e}"

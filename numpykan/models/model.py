@@ -14,7 +14,8 @@ from ..splines import bspline
 from ..training.losses import get_loss
 from ..training.regularization import edge_norms, l1_entropy
 from . import checkpoint
-from .layer import KANLayer, _check_dtype
+from ..training.transaction import atomic
+from .layer import KANLayer, _check_dtype, check_grid_eps
 from .network import Network, check_output, check_target
 
 __all__ = ["KAN"]
@@ -90,13 +91,18 @@ class KAN(Network):
                 f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
 
     # -- forward and backward ---------------------------------------------------
-    def forward(self, x, input_grad=True, check=True):
+    def forward(self, x, *, cache=True, input_grad=True, check=True):
         """Model output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; every layer caches.
 
-        ``input_grad=False`` lets the first layer skip what only ``dL/dx`` needs;
-        the following :meth:`backward` must then have ``input_grad=False`` too.
-        ``check=False`` skips validating ``x`` (for callers that just did).
+        The flags are those of :mod:`numpykan.layer`: ``cache=False`` is
+        inference (what ``model(x)`` and :meth:`predict` do: no cache kept, the
+        last caches left as they were); ``input_grad=False`` lets the first
+        layer skip what only ``dL/dx`` needs, so the following :meth:`backward`
+        must have ``input_grad=False`` too; ``check=False`` skips validating
+        ``x`` (for callers that just did).
         """
+        if not cache:
+            return self.predict(x) if check else self._predict(x)
         h = self._input(x) if check else x
         for l, layer in enumerate(self.layers):
             h = layer.forward(h, check=False, input_grad=input_grad or l > 0)   # (B, width[l+1])
@@ -113,12 +119,31 @@ class KAN(Network):
 
         With ``input_grad=False`` the first layer fills its parameter gradients
         only, and None is returned (training needs no ``dL/dx`` of the data).
+
+        Raises
+        ------
+        RuntimeError
+            If a layer's cache is missing (no :meth:`forward` yet: ``model(x)``
+            keeps none), stale, or lacks what ``input_grad`` needs; ``ValueError``
+            if ``dy`` or a ``dA`` has the wrong shape. Both before any
+            gradient is written.
         """
+        for l, layer in enumerate(self.layers):                # every check before any write
+            layer.check_cache(input_grad or l > 0)
+        last = self.layers[-1]
+        last._check_upstream(dy, (None, last.out_dim), "dy")
+        if dA is not None:
+            if len(dA) != len(self.layers):
+                raise ValueError(f"dA must hold one array (or None) per layer, {len(self.layers)}, "
+                                 f"got {len(dA)}")
+            for layer, d in zip(self.layers, dA):
+                if d is not None:
+                    layer._check_upstream(d, (None, layer.in_dim, layer.out_dim), "dA")
         d = dy
         for l in reversed(range(len(self.layers))):
             layer = self.layers[l]
             want = input_grad or l > 0
-            dx = layer.backward(d, want, check=d is dy)        # (B, width[l]) or None; check the caller's dy
+            dx = layer.backward(d, want, check=False)          # (B, width[l]) or None
             if dA is not None and dA[l] is not None:
                 dxa = layer.backward_activations(dA[l], want)  # regularizer's share
                 dx = dx + dxa if want else None
@@ -166,7 +191,7 @@ class KAN(Network):
         lamb = float(lamb)
         if lamb < 0 or not np.isfinite(lamb):
             raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
-        out = self.forward(x, input_grad, check=False)         # (B, width[-1]); x checked above
+        out = self.forward(x, input_grad=input_grad, check=False)   # (B, width[-1]); x checked above
         check_output(out)
         value, dout = fn(out, y)
         reg, dA = 0.0, None
@@ -181,14 +206,25 @@ class KAN(Network):
     def update_grid(self, x, grid_eps=None):
         """Grid update from samples, layer by layer (see :meth:`KANLayer.update_grid`).
 
-        Layer ``l`` is updated from its input, which is recomputed after layer
-        ``l - 1`` changed; each refit keeps the layer's function at the samples.
+        Layer ``l`` is updated from its input, which is recomputed with the
+        updated layer ``l - 1``; each refit keeps the layer's function at the
+        samples. Every layer's new grid and coefficients are computed first
+        and then set together, so an error (samples that overflow in a later
+        layer, say) or a Ctrl-C leaves every layer as it was.
         """
-        grid_eps = self.grid_eps if grid_eps is None else grid_eps
+        grid_eps = self.grid_eps if grid_eps is None else check_grid_eps(grid_eps)
         h = self._input(x)
+        new = []
         for layer in self.layers:
-            layer.update_grid(h, grid_eps)
-            h = layer.forward(h, need_grad=False, check=False)
+            grid, coef = layer._regrid(h, grid_eps)                 # nothing set yet
+            new.append((layer, grid, coef))
+            h = layer._infer(h, grid=grid, coef=coef)              # (B, O_l) with the new grid
+            if not np.isfinite(h).all():
+                raise ValueError(f"x makes the input of layer {len(new)} non-finite: the grid "
+                                 "update cannot place its knots; no layer was changed")
+        with atomic():
+            for layer, grid, coef in new:
+                layer._set_grid(grid, coef)
 
     def refine(self, new_grid, x=None):
         """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
@@ -196,7 +232,8 @@ class KAN(Network):
         Each layer's splines are refit by least squares to the old ones: with
         samples ``x`` (propagated through the model) on knots placed from the
         samples, else on uniform knots over each old base interval; see
-        :meth:`KANLayer.resized`.
+        :meth:`KANLayer.resized`. This model is not changed (its caches
+        included, so a later ``prune()`` still sees its last forward pass).
         """
         new = KAN.__new__(KAN)
         new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
@@ -207,7 +244,7 @@ class KAN(Network):
         for layer in self.layers:
             new.layers.append(layer.resized(new_grid, h, self.grid_eps))
             if h is not None:
-                h = layer.forward(h, need_grad=False)
+                h = layer._infer(h)                                 # no cache touched
         return new
 
     # -- importance and pruning ---------------------------------------------------------

@@ -47,8 +47,9 @@ from ..validation import check_nonnegative as _check_nonnegative, check_positive
 from ..validation import check_unit_interval as _check_unit_interval
 from .lbfgs import LBFGS
 from .protocol import check_groups as _check_groups
+from .transaction import FlatCopy
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "get_optimizer"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "OptimizerSnapshot", "get_optimizer"]
 
 def _check_betas(betas):
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
@@ -137,6 +138,62 @@ class Optimizer:
         for params, grads in self.groups:
             for key, p in params.items():
                 grads[key] = np.zeros_like(p)
+
+    def snapshot(self, into=None):
+        """The optimizer's state (moments, step counts), to put back with :meth:`restore`.
+
+        The moment arrays are copied (a step writes into them in place), one
+        copy per underlying buffer: Adam's fused moments are views of two flat
+        arrays, so its whole state is two copies. The per-parameter state
+        dicts are kept as shallow copies (their step counts ``t`` and which
+        arrays they hold). ``into``: an older snapshot of this optimizer whose
+        buffer is reused. Hyperparameters (``lr``, ...) are not part of it.
+
+        Examples
+        --------
+        >>> params, grads = {"w": np.zeros(3)}, {"w": np.ones(3)}
+        >>> opt = Adam([(params, grads)], lr=0.1)
+        >>> snap = opt.snapshot()
+        >>> opt.step()
+        >>> opt.restore(snap); params["w"][...] = 0
+        >>> opt.state
+        {}
+        """
+        snap = into if isinstance(into, OptimizerSnapshot) and into.owner is self else OptimizerSnapshot(self)
+        entries, bases = [], {}
+        for key, st in self.state.items():
+            entries.append((key, st, dict(st)))
+            for n in self._moments:
+                a = st.get(n)
+                if a is not None:
+                    b = a if a.base is None else a.base        # a view of a fused flat array
+                    bases[id(b)] = b
+        snap.entries = entries
+        snap.values.take(list(bases.values()))
+        snap.extra = self._snapshot_extra()
+        return snap
+
+    def restore(self, snapshot):
+        """Put the state back exactly as :meth:`snapshot` found it.
+
+        Raises
+        ------
+        ValueError
+            If the snapshot was taken of another optimizer.
+        """
+        if not isinstance(snapshot, OptimizerSnapshot) or snapshot.owner is not self:
+            raise ValueError("snapshot must come from this optimizer's snapshot()")
+        self.state = {key: st for key, st, _ in snapshot.entries}
+        for _, st, saved in snapshot.entries:
+            st.clear()
+            st.update(saved)
+        snapshot.values.put_back()
+        for name, value in snapshot.extra.items():
+            setattr(self, name, value)
+
+    def _snapshot_extra(self):
+        """Attributes besides ``state`` that :meth:`restore` sets back (subclasses add theirs)."""
+        return {}
 
     def state_dict(self):
         """Return the optimizer's state as a flat dict of numbers, strings and arrays.
@@ -317,6 +374,9 @@ class Adam(Optimizer):
         self._direction(g, st["m"], st["v"], st["t"], w)
         p -= w
 
+    def _snapshot_extra(self):
+        return {"_flat": getattr(self, "_flat", None)}     # the fused layout the moments live in
+
     #: run the rule once over all parameters laid end to end (see _step_all); False: one by one
     fuse = True
     #: ... when the parameter arrays hold fewer numbers than this on average: for
@@ -422,6 +482,30 @@ class AdamW(Adam):
         if self.weight_decay:
             p -= self.lr * self.weight_decay * p    # p <- p - lr lambda p, outside the moments
         return g
+
+
+class OptimizerSnapshot:
+    """An optimizer's state as ``snapshot()`` took it; ``restore(snapshot)`` puts it back.
+
+    Attributes
+    ----------
+    owner : the optimizer it belongs to
+    entries : list of (key, state dict, shallow copy of it)
+    values : FlatCopy
+        Copies of the moment buffers.
+    extra : dict
+        Other attributes to set back (Adam's fused layout ``_flat``).
+    """
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.entries = []
+        self.values = FlatCopy()
+        self.extra = {}
+
+    def finite(self):
+        """True if every copied moment is finite."""
+        return self.values.finite()
 
 
 _OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "lbfgs": LBFGS}
