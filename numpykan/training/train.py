@@ -103,15 +103,15 @@ def _unknown_keywords(unknown, opt):
     """The TypeError for keywords fit does not take: a pykan name, an optimizer option, a typo."""
     name = sorted(unknown)[0]
     msg = f"fit() got an unexpected keyword argument {name!r}"
-    cls = _OPTIMIZERS.get(opt.lower()) if isinstance(opt, str) else None
-    options = set()
-    for c in ([cls] if cls is not None else _OPTIMIZERS.values()):
-        options |= set(inspect.signature(c.__init__).parameters) - {"self", "parameters", "lr"}
+    owners = [c.__name__ for c in dict.fromkeys(_OPTIMIZERS.values())
+              if name in set(inspect.signature(c.__init__).parameters) - {"self", "parameters"}]
     if name in FIT_RENAMED:
         msg += f": {FIT_RENAMED[name]}"
-    elif name in options:
-        msg += (f": it is an optimizer option; optimizer options go in opt_kwargs, "
-                f"e.g. fit(..., opt_kwargs={{{name!r}: ...}})")
+    elif owners:
+        chosen = opt if isinstance(opt, str) else type(opt).__name__
+        of = chosen if chosen.lower() in (o.lower() for o in owners) else " and ".join(owners)
+        msg += (f": it is an option of {of}; optimizer options go in opt_kwargs, "
+                f"e.g. fit(..., opt={of.split(' ')[0]!r}, opt_kwargs={{{name!r}: ...}})")
     else:
         known = list(inspect.signature(fit).parameters)[2:-1]
         close = difflib.get_close_matches(name, known + list(FIT_RENAMED), n=1, cutoff=0.6)
@@ -120,6 +120,14 @@ def _unknown_keywords(unknown, opt):
     if len(unknown) > 1:
         msg += f" (also unexpected: {', '.join(repr(k) for k in sorted(unknown)[1:])})"
     return TypeError(msg)
+
+
+class _Refused(Exception):
+    """A step the divergence guard refuses: ``message`` for the user, ``back`` steps to go back."""
+
+    def __init__(self, message, back):
+        super().__init__(message)
+        self.message, self.back = message, back
 
 
 def _optional(value, check, name, *args):
@@ -393,36 +401,34 @@ def fit(model, dataset, opt="Adam", steps=None, epochs=None, batch=-1, lr=None, 
             return model.loss_and_grad(xb, yb, loss=loss, lamb=lamb, lamb_l1=lamb_l1,
                                        lamb_entropy=lamb_entropy)
 
-        why = None
-        try:                                           # grid update, forward, loss, backward
-            if regrid:
-                model.update_grid(xb, grid_eps)
-                if hasattr(optimizer, "reset_history"):
-                    optimizer.reset_history()          # L-BFGS curvature pairs are stale now
-            value = optimizer.step(closure) if needs_closure else closure()
-        except FloatingPointError as err:              # non-finite outputs or loss
-            value, why = math.nan, str(err)
-        except BaseException:
-            snaps.restore(0)
-            raise
-        if not (math.isfinite(value) and value <= bound):
-            what = (f"the loss is not finite ({why})" if why else f"the loss is {value}"
-                    if not math.isfinite(value) else
-                    f"the loss {value:.6g} exceeds max_loss_growth * L_ref = {bound:.6g}")
-            raise stop(what, back=0 if needs_closure else 1) from None
-        if step == 0 and max_loss_growth is not None:
-            ref = max(value, zero_loss)
-            bound = max_loss_growth * ref if ref > 0 else math.inf
-        try:                                           # the update, then its snapshot
+        try:                                           # the step: all of it, or none of it
+            try:
+                if regrid:
+                    model.update_grid(xb, grid_eps)
+                    if hasattr(optimizer, "reset_history"):
+                        optimizer.reset_history()      # L-BFGS curvature pairs are stale now
+                value = optimizer.step(closure) if needs_closure else closure()
+                why = None
+            except FloatingPointError as err:          # non-finite outputs or loss
+                value, why = math.nan, str(err)
+            if not (math.isfinite(value) and value <= bound):
+                raise _Refused(f"the loss is not finite ({why})" if why else
+                               f"the loss is {value}" if not math.isfinite(value) else
+                               f"the loss {value:.6g} exceeds max_loss_growth * L_ref = {bound:.6g}",
+                               back=0 if needs_closure else 1)
+            if step == 0 and max_loss_growth is not None:
+                ref = max(value, zero_loss)
+                bound = max_loss_growth * ref if ref > 0 else math.inf
             if not needs_closure:
                 optimizer.step()
-            ok = snaps.commit(grids=step + 1 in schedule or (pending and not regrid))
+            if not snaps.commit(grids=step + 1 in schedule or (pending and not regrid)):
+                raise _Refused(f"the parameters or the optimizer state became non-finite (the "
+                               f"loss was {value:.6g}; try a smaller lr)", back=0)
+        except _Refused as refused:
+            raise stop(refused.message, refused.back) from None
         except BaseException:
             snaps.restore(0)
             raise
-        if not ok:
-            raise stop(f"the parameters or the optimizer state became non-finite (the loss was "
-                       f"{value:.6g}; try a smaller lr)", back=0)
         pending = pending and not regrid
         # -- the step is done; what follows only reads it ------------------------------
         if callback is not None:
