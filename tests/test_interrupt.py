@@ -199,9 +199,9 @@ def _nan_grads(out):
 
 
 def _inf_v(self_direction):
-    def direction(self, g, m, v, t, w):
-        self_direction(self, g, m, v, t, w)
-        v[0] = np.inf                                          # a second moment overflows
+    def direction(self, g, m, v, t, w, m_out=None, v_out=None):
+        self_direction(self, g, m, v, t, w, m_out, v_out)
+        (v if v_out is None else v_out)[0] = np.inf            # a second moment overflows
     return direction
 
 

@@ -162,3 +162,23 @@ def test_step_snapshots_commit_refuses_non_finite_and_keeps_the_state_before():
     model.layers[0].params["w_b"] += 1.0
     assert snaps.restore(back=1) == 1                          # two states back: the first
     assert _equal(_arrays(model), before)
+
+
+def test_adam_snapshot_without_copy_lives_until_the_second_step_after_it():
+    model, data = _trained()
+    opt = nk.Adam(model.parameters(), lr=1e-2)
+    model.fit(data, opt=opt, steps=1, update_grid=False, verbose=False)   # fused buffers exist
+    before = _opt_state(opt)
+    snap = opt.snapshot(copy=False)
+    assert snap.values.buffer.size == 0                        # nothing copied
+    model.fit(data, opt=opt, steps=1, update_grid=False, verbose=False)
+    opt.restore(snap)                                          # one step later: still intact
+    assert _equal(_opt_state(opt), before)
+    model.fit(data, opt=opt, steps=2, update_grid=False, verbose=False)
+    with pytest.raises(RuntimeError, match="stale"):
+        opt.restore(snap)                                      # its buffers were written again
+    copied = opt.snapshot()                                    # copy=True: any time later
+    state = _opt_state(opt)
+    model.fit(data, opt=opt, steps=3, update_grid=False, verbose=False)
+    opt.restore(copied)
+    assert _equal(_opt_state(opt), state)

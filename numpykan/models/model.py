@@ -129,7 +129,11 @@ class KAN(Network):
             gradient is written.
         """
         for l, layer in enumerate(self.layers):                # every check before any write
-            layer.check_cache(input_grad or l > 0)
+            c = layer.cache
+            if (c is None or c["generation"] != c["ws"].generation
+                    or (c["lb"].derivs is None and (input_grad or l > 0))
+                    or (layer.symbolic is not None and layer.symbolic.cache is None)):
+                layer.check_cache(input_grad or l > 0)         # raises, saying why
         last = self.layers[-1]
         last._check_upstream(dy, (None, last.out_dim), "dy")
         if dA is not None:

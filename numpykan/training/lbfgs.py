@@ -327,12 +327,12 @@ class LBFGS:
             f, g = self._evaluate(closure, x)
         return f
 
-    def snapshot(self, into=None):
+    def snapshot(self, into=None, copy=True):
         """The curvature pairs and counters, to put back with :meth:`restore`.
 
         Nothing is copied: the ``(s, y)`` arrays are never written into (each
         iteration makes new ones), so the snapshot keeps the lists' items by
-        reference. ``into`` is accepted for the protocol of :func:`numpykan.fit`.
+        reference. ``into`` and ``copy`` are accepted for the protocol of :func:`numpykan.fit`.
         """
         return LBFGSSnapshot(self, {key: list(v) if isinstance(v, list) else v
                                     for key, v in self.state.items()},

@@ -41,6 +41,8 @@ Minimize :math:`f(w) = (w - 3)^2`, whose gradient is :math:`2 (w - 3)`:
 3.0
 """
 
+import itertools
+
 import numpy as np
 
 from ..validation import check_nonnegative as _check_nonnegative, check_positive as _check_positive
@@ -50,6 +52,8 @@ from .protocol import check_groups as _check_groups
 from .transaction import FlatCopy
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "OptimizerSnapshot", "get_optimizer"]
+
+_STAMPS = itertools.count()     # marks each write of a fused moment buffer (see Adam.snapshot)
 
 def _check_betas(betas):
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
@@ -139,7 +143,7 @@ class Optimizer:
             for key, p in params.items():
                 grads[key] = np.zeros_like(p)
 
-    def snapshot(self, into=None):
+    def snapshot(self, into=None, copy=True):
         """The optimizer's state (moments, step counts), to put back with :meth:`restore`.
 
         The moment arrays are copied (a step writes into them in place), one
@@ -148,6 +152,8 @@ class Optimizer:
         dicts are kept as shallow copies (their step counts ``t`` and which
         arrays they hold). ``into``: an older snapshot of this optimizer whose
         buffer is reused. Hyperparameters (``lr``, ...) are not part of it.
+        ``copy=False`` lets an optimizer skip the copies where it can vouch for
+        the arrays otherwise (:meth:`Adam.snapshot`); here it copies anyway.
 
         Examples
         --------
@@ -340,26 +346,31 @@ class Adam(Optimizer):
     def betas(self):
         return (self.beta1, self.beta2)
 
-    def _direction(self, g, m, v, t, w):
-        """Update the moments ``m``, ``v`` in place and put the step into ``w``.
+    def _direction(self, g, m, v, t, w, m_out=None, v_out=None):
+        """Update the moments and put the step into ``w``.
 
-        The equations of the class docstring, computed in place in the one
-        scratch array ``w`` (so a step allocates nothing the size of ``g``);
-        afterwards ``w = lr m_hat / (sqrt(v_hat) + eps)`` and the caller does
-        ``p -= w``. ``t >= 1`` is the step number.
+        The equations of the class docstring, computed in the one scratch
+        array ``w`` (so a step allocates nothing the size of ``g``); afterwards
+        ``w = lr m_hat / (sqrt(v_hat) + eps)`` and the caller does ``p -= w``.
+        ``t >= 1`` is the step number. The new moments go into ``m_out``,
+        ``v_out`` (default: ``m``, ``v`` in place); the fused step writes them
+        into its second pair of buffers, so the moments before the step stay
+        intact for a restore (see :meth:`snapshot`), at no extra pass.
         """
         b1, b2 = self.beta1, self.beta2
-        m *= b1                                 # m <- b1 m + (1 - b1) g
+        m_out = m if m_out is None else m_out
+        v_out = v if v_out is None else v_out
+        np.multiply(m, b1, out=m_out)           # m <- b1 m + (1 - b1) g
         np.multiply(g, 1 - b1, out=w)
-        m += w
-        v *= b2                                 # v <- b2 v + (1 - b2) g^2
+        m_out += w
+        np.multiply(v, b2, out=v_out)           # v <- b2 v + (1 - b2) g^2
         np.multiply(g, g, out=w)
         w *= 1 - b2
-        v += w
-        np.divide(v, 1 - b2 ** t, out=w)        # v_hat = v / (1 - b2^t)
+        v_out += w
+        np.divide(v_out, 1 - b2 ** t, out=w)    # v_hat = v / (1 - b2^t)
         np.sqrt(w, out=w)
         w += self.eps                           # sqrt(v_hat) + eps
-        np.divide(m, w, out=w)                  # m / (sqrt(v_hat) + eps)
+        np.divide(m_out, w, out=w)              # m / (sqrt(v_hat) + eps)
         w *= self.lr / (1 - b1 ** t)            # lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t)
 
     def _decay(self, p, g):
@@ -374,8 +385,49 @@ class Adam(Optimizer):
         self._direction(g, st["m"], st["v"], st["t"], w)
         p -= w
 
-    def _snapshot_extra(self):
-        return {"_flat": getattr(self, "_flat", None)}     # the fused layout the moments live in
+    def snapshot(self, into=None, copy=True):
+        """The optimizer's state, to put back with :meth:`restore` (see :meth:`Optimizer.snapshot`).
+
+        ``copy=False`` copies nothing when the moments live in the fused flat
+        buffers: a fused step writes the new moments into the other of its two
+        buffer pairs, so the pair a snapshot points to stays intact until the
+        second step after it, which is all :func:`numpykan.fit` needs (it
+        restores at most the state before the previous step, before the
+        update). :meth:`restore` refuses such a snapshot once its buffers were
+        written again. Otherwise the moments are copied.
+        """
+        flat = getattr(self, "_flat", None)
+        fused = flat is not None and all(st.get("m") is m for st, m in
+                                         zip(flat["states"], flat["slots"][flat["cur"]]["m_views"]))
+        if copy or not fused or len(flat["states"]) != len(self.state):
+            snap = super().snapshot(into)                       # copies the slot's two buffers
+            snap.checked = None
+        else:
+            snap = into if isinstance(into, OptimizerSnapshot) and into.owner is self else OptimizerSnapshot(self)
+            snap.entries = [(key, st, dict(st)) for key, st in self.state.items()]
+            snap.values.take([])
+            slot = flat["slots"][flat["cur"]]
+            snap.checked = slot["v"]                            # finite(): v alone, see below
+        snap.extra = {"_flat": flat}
+        snap.slot = None if flat is None else (flat["cur"], flat["slots"][flat["cur"]]["stamp"], copy)
+        return snap
+
+    def restore(self, snapshot):
+        """Put the state back as :meth:`snapshot` found it; refuse a stale ``copy=False`` snapshot."""
+        if not isinstance(snapshot, OptimizerSnapshot) or snapshot.owner is not self:
+            raise ValueError("snapshot must come from this optimizer's snapshot()")
+        flat = snapshot.extra.get("_flat")
+        if flat is not None and snapshot.slot is not None:
+            cur, stamp, copied = snapshot.slot
+            slot = flat["slots"][cur]
+            if not copied and slot["stamp"] != stamp:
+                raise RuntimeError("this optimizer snapshot (copy=False) is stale: its moments were "
+                                   "overwritten by a later step; take snapshots with copy=True to "
+                                   "keep them")
+            flat["cur"] = cur
+            if copied:
+                slot["stamp"] = next(_STAMPS)                   # its contents change below
+        super().restore(snapshot)
 
     #: run the rule once over all parameters laid end to end (see _step_all); False: one by one
     fuse = True
@@ -396,6 +448,13 @@ class Adam(Optimizer):
         The result is bit-for-bit that of the per-parameter loop. Falls back
         to that loop when the parameters differ in dtype or step count, or are
         large (``fuse_below``).
+
+        There are two pairs of flat moment buffers (``flat["slots"]``): a step
+        reads the moments from the current pair and writes the new ones into
+        the other (the same passes as in place), which then becomes current,
+        and each state's ``m``, ``v`` are rebound to its views. The moments
+        before the step are left intact, so a snapshot of them costs nothing
+        (:meth:`snapshot` with ``copy=False``).
         """
         small = sum(p.size for _, _, p, _ in todo) < self.fuse_below * len(todo)
         flat = self._flat_layout(todo) if self.fuse and small else None
@@ -403,9 +462,14 @@ class Adam(Optimizer):
             return super()._step_all(todo)
         g = flat["g"]
         np.concatenate([self._decay(p, gp).reshape(-1) for _, _, p, gp in todo], out=g)
+        old, new = flat["slots"][flat["cur"]], flat["slots"][1 - flat["cur"]]
         for st in flat["states"]:
             st["t"] += 1
-        self._direction(g, flat["m"], flat["v"], flat["states"][0]["t"], flat["w"])
+        new["stamp"] = next(_STAMPS)                            # its old contents are gone now
+        self._direction(g, old["m"], old["v"], flat["states"][0]["t"], flat["w"], new["m"], new["v"])
+        flat["cur"] = 1 - flat["cur"]                           # the new moments are the state
+        for st, m, v in zip(flat["states"], new["m_views"], new["v_views"]):
+            st["m"], st["v"] = m, v
         for (_, _, p, _), w in zip(todo, flat["w_views"]):
             p -= w
 
@@ -417,10 +481,12 @@ class Adam(Optimizer):
         """
         layout = tuple((gi, key, p.shape, p.dtype) for gi, key, p, _ in todo)
         flat = getattr(self, "_flat", None)
-        if flat is not None and flat["layout"] == layout and all(
-                self.state.get((gi, key)) is st and st["m"] is m and st["v"] is v
-                for (gi, key, _, _), st, m, v in zip(todo, flat["states"], flat["m_views"], flat["v_views"])):
-            return flat if len({st["t"] for st in flat["states"]}) == 1 else None
+        if flat is not None and flat["layout"] == layout:
+            slot = flat["slots"][flat["cur"]]
+            if all(self.state.get((gi, key)) is st and st["m"] is m and st["v"] is v
+                   for (gi, key, _, _), st, m, v in zip(todo, flat["states"], slot["m_views"],
+                                                        slot["v_views"])):
+                return flat if len({st["t"] for st in flat["states"]}) == 1 else None
         if not todo or len({p.dtype for _, _, p, _ in todo}) != 1:
             return None
         states = [self._state_for(gi, key, p) for gi, key, p, _ in todo]
@@ -428,16 +494,23 @@ class Adam(Optimizer):
             return None
         n = sum(p.size for _, _, p, _ in todo)
         dtype = todo[0][2].dtype
-        flat = {"layout": layout, "states": states,
-                **{name: np.empty(n, dtype=dtype) for name in ("m", "v", "g", "w")}}
         ends = np.cumsum([0] + [p.size for _, _, p, _ in todo])
-        views = {name: [flat[name][a:b].reshape(p.shape) for (_, _, p, _), a, b in zip(todo, ends, ends[1:])]
-                 for name in ("m", "v", "w")}
-        for st, m, v in zip(states, views["m"], views["v"]):
+
+        def views(a):                           # one view of the flat a per parameter
+            return [a[i:j].reshape(p.shape) for (_, _, p, _), i, j in zip(todo, ends, ends[1:])]
+
+        slots = []
+        for _ in range(2):                      # two pairs of moment buffers, used in turn
+            m, v = np.empty(n, dtype=dtype), np.empty(n, dtype=dtype)
+            slots.append({"m": m, "v": v, "m_views": views(m), "v_views": views(v),
+                          "stamp": next(_STAMPS)})
+        w = np.empty(n, dtype=dtype)
+        flat = {"layout": layout, "states": states, "g": np.empty(n, dtype=dtype), "w": w,
+                "w_views": views(w), "slots": slots, "cur": 0}
+        for st, m, v in zip(states, slots[0]["m_views"], slots[0]["v_views"]):
             m[...] = st["m"]                    # keep the moments so far
             v[...] = st["v"]
             st["m"], st["v"] = m, v             # the state now lives in the flat arrays
-        flat.update(m_views=views["m"], v_views=views["v"], w_views=views["w"])
         self._flat = flat
         return flat
 
@@ -502,9 +575,21 @@ class OptimizerSnapshot:
         self.entries = []
         self.values = FlatCopy()
         self.extra = {}
+        self.slot = None
+        self.checked = None
 
     def finite(self):
-        """True if every copied moment is finite."""
+        """True if the moments are finite.
+
+        A ``copy=False`` snapshot of Adam checks the second moments ``v``
+        alone: with finite parameters after the step a non-finite ``m`` is
+        impossible (it would have made the step ``lr m_hat / (sqrt(v_hat) +
+        eps)`` and so the parameter non-finite), while an infinite ``v`` hides
+        (it makes the step 0). ``v >= 0``, so its maximum is finite exactly
+        when every entry is (NaN propagates): one read pass.
+        """
+        if self.checked is not None:
+            return bool(np.isfinite(self.checked.max(initial=0.0)))
         return self.values.finite()
 
 

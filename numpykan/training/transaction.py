@@ -10,10 +10,11 @@ changes. So before a step, fit takes a *snapshot* of the model
 the model and the optimizer are then, bit for bit, as before the step. If it
 completes, the snapshot of the new state is what the next step would restore.
 
-The snapshots copy only what the step writes into *in place*: parameters and
-optimizer moments, each set in one flat buffer that is reused from step to
-step (one ``np.concatenate`` per set, and the same buffer answers "is it all
-finite?" in one more pass). Everything a step *replaces* (gradients, caches,
+The snapshots copy only what the step writes into *in place*: the parameters,
+into one flat buffer reused from step to step (one ``np.concatenate``; the same
+buffer answers "is it all finite?" in one more pass), and SGD's momenta.
+Adam's fused step writes its new moments into the other of two buffer pairs,
+so the moments before a step need no copy at all (``opt.snapshot(copy=False)``). Everything a step *replaces* (gradients, caches,
 new grids and coefficients from a grid update) is kept by reference, which
 costs nothing.
 
@@ -109,7 +110,10 @@ class StepSnapshots:
     Parameters
     ----------
     model : Network
-    optimizer : an optimizer with ``snapshot(into=)`` and ``restore(snapshot)``
+    optimizer : an optimizer with ``snapshot(into=, copy=)`` and ``restore(snapshot)``
+        Its snapshots are taken with ``copy=False``: they need to stay valid
+        only until the optimizer's second step after them (fit restores at
+        most the state before the previous step, and before that step's update).
     grids : bool
         Copy the grids and masks into the first snapshot too (see
         :meth:`~numpykan.network.Network.snapshot`).
@@ -117,7 +121,7 @@ class StepSnapshots:
 
     def __init__(self, model, optimizer, grids=False):
         self.model, self.optimizer = model, optimizer
-        self.current = (model.snapshot(grids=grids), optimizer.snapshot())
+        self.current = (model.snapshot(grids=grids), optimizer.snapshot(copy=False))
         self.previous = None
 
     def finite(self, pair=None):
@@ -133,7 +137,7 @@ class StepSnapshots:
         """
         spare, self.previous = self.previous or (None, None), None   # its buffers get the new state
         new = (self.model.snapshot(into=spare[0], grids=grids),
-               self.optimizer.snapshot(into=spare[1]))
+               self.optimizer.snapshot(into=spare[1], copy=False))
         if not self.finite(new):
             return False
         self.previous, self.current = self.current, new
@@ -142,7 +146,8 @@ class StepSnapshots:
     def retake(self, grids=False):
         """Snapshot the current state again into ``current`` (after a callback changed it)."""
         m, o = self.current
-        self.current = (self.model.snapshot(into=m, grids=grids), self.optimizer.snapshot(into=o))
+        self.current = (self.model.snapshot(into=m, grids=grids),
+                        self.optimizer.snapshot(into=o, copy=False))
 
     def restore(self, back=0):
         """Put the model and the optimizer back to ``current`` (``back=0``) or ``previous`` (``back=1``).
