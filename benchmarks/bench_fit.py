@@ -57,8 +57,8 @@ def make_case(name, seed=0):
     return model, opt, {"train_input": x, "train_label": y}, B, loss
 
 
-def runners(name, steps):
-    """``(fit_run, bare_run)``: each runs ``steps`` training steps of case ``name``."""
+def runners(name, steps, with_model=False):
+    """``(fit_run, bare_run)``: each runs ``steps`` training steps of case ``name`` (and the model, optimizer)."""
     model, opt, data, B, loss = make_case(name)
     x, y = data["train_input"], data["train_label"]
     n = x.shape[0]
@@ -78,7 +78,7 @@ def runners(name, steps):
         model.fit(data, opt=opt, steps=steps, batch=B, loss=loss, update_grid=False, log=steps,
                   verbose=False)
 
-    return fit, bare
+    return (fit, bare, model, opt) if with_model else (fit, bare)
 
 
 def interleaved_medians(fns, repeat, warmup=1):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..validation import check_nonnegative as _check_nonnegative, check_positive as _check_positive
 from .protocol import check_groups as _check_groups
+from .transaction import atomic
 
 __all__ = ["LBFGS", "LBFGSSnapshot"]
 
@@ -348,13 +349,14 @@ class LBFGS:
         """
         if not isinstance(snapshot, LBFGSSnapshot) or snapshot.owner is not self:
             raise ValueError("snapshot must come from this optimizer's snapshot()")
-        self.state.clear()
-        self.state.update({key: list(v) if isinstance(v, list) else v
-                           for key, v in snapshot.state.items()})
-        if snapshot.last_x is None:
-            self.__dict__.pop("_last_x", None)
-        else:
-            self._last_x = snapshot.last_x
+        saved = {key: list(v) if isinstance(v, list) else v for key, v in snapshot.state.items()}
+        with atomic():                                         # Ctrl-C cannot cut it in two
+            self.state.clear()
+            self.state.update(saved)
+            if snapshot.last_x is None:
+                self.__dict__.pop("_last_x", None)
+            else:
+                self._last_x = snapshot.last_x
 
     def zero_grad(self):
         """Set every gradient to zeros of its parameter's shape."""

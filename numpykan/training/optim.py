@@ -49,7 +49,7 @@ from ..validation import check_nonnegative as _check_nonnegative, check_positive
 from ..validation import check_unit_interval as _check_unit_interval
 from .lbfgs import LBFGS
 from .protocol import check_groups as _check_groups
-from .transaction import FlatCopy
+from .transaction import FlatCopy, atomic
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "OptimizerSnapshot", "get_optimizer"]
 
@@ -189,13 +189,14 @@ class Optimizer:
         """
         if not isinstance(snapshot, OptimizerSnapshot) or snapshot.owner is not self:
             raise ValueError("snapshot must come from this optimizer's snapshot()")
-        self.state = {key: st for key, st, _ in snapshot.entries}
-        for _, st, saved in snapshot.entries:
-            st.clear()
-            st.update(saved)
-        snapshot.values.put_back()
-        for name, value in snapshot.extra.items():
-            setattr(self, name, value)
+        with atomic():                                         # Ctrl-C cannot cut it in two
+            self.state = {key: st for key, st, _ in snapshot.entries}
+            for _, st, saved in snapshot.entries:
+                st.clear()
+                st.update(saved)
+            snapshot.values.put_back()
+            for name, value in snapshot.extra.items():
+                setattr(self, name, value)
 
     def _snapshot_extra(self):
         """Attributes besides ``state`` that :meth:`restore` sets back (subclasses add theirs)."""
@@ -420,14 +421,16 @@ class Adam(Optimizer):
         if flat is not None and snapshot.slot is not None:
             cur, stamp, copied = snapshot.slot
             slot = flat["slots"][cur]
-            if not copied and slot["stamp"] != stamp:
+            if not copied and slot["stamp"] != stamp:        # checked before anything changes
                 raise RuntimeError("this optimizer snapshot (copy=False) is stale: its moments were "
                                    "overwritten by a later step; take snapshots with copy=True to "
                                    "keep them")
-            flat["cur"] = cur
-            if copied:
-                slot["stamp"] = next(_STAMPS)                   # its contents change below
-        super().restore(snapshot)
+        with atomic():
+            if flat is not None and snapshot.slot is not None:
+                flat["cur"] = cur
+                if copied:
+                    slot["stamp"] = next(_STAMPS)               # its contents change below
+            super().restore(snapshot)
 
     #: run the rule once over all parameters laid end to end (see _step_all); False: one by one
     fuse = True
