@@ -14,9 +14,16 @@ The snapshots copy only what the step writes into *in place*: the parameters,
 into one flat buffer reused from step to step (one ``np.concatenate``; the same
 buffer answers "is it all finite?" in one more pass), and SGD's momenta.
 Adam's fused step writes its new moments into the other of two buffer pairs,
-so the moments before a step need no copy at all (``opt.snapshot(copy=False)``). Everything a step *replaces* (gradients, caches,
-new grids and coefficients from a grid update) is kept by reference, which
-costs nothing.
+so the moments before a step need no copy at all (``opt.snapshot(copy=False)``).
+Everything a step *replaces* (gradients, caches, new grids and coefficients
+from a grid update) is kept by reference, which costs nothing.
+
+Which state a failure goes back to: an exception or a Ctrl-C inside a step
+restores the state before that step. The divergence guard refuses a step
+whose loss is not finite or too large; that loss was computed from the
+parameters the *previous* step made (Adam, SGD: the loss comes before the
+update), so the guard goes back to the state before the previous step, the
+last one whose loss was accepted; hence two snapshots are kept.
 
 This module holds the pieces: :class:`FlatCopy` (arrays copied into one
 reused buffer and put back), :func:`atomic` (a block that a Ctrl-C cannot
