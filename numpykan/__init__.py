@@ -22,13 +22,14 @@ import numpy as np  # noqa: F401  (used by the doctest above)
 #: short name -> where the module lives; ``numpykan.<short>`` is the same module
 _MODULES = {
     "grids": "splines.grids", "bspline": "splines.bspline", "livebasis": "splines.livebasis",
+    "banded": "splines.banded", "transaction": "training.transaction",
     "activations": "models.activations", "layer": "models.layer", "model": "models.model",
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
     "derivatives": "models.derivatives", "derivative_layers": "models.derivative_layers",
     "losses": "training.losses", "regularization": "training.regularization",
     "regmetrics": "training.regmetrics", "init": "models.init",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",
-    "gradcheck": "training.gradcheck",
+    "gradcheck": "training.gradcheck", "progress": "training.progress",
     "symbolic": "interpretation.symbolic", "symbolic_edges": "interpretation.symbolic_edges",
     "plot": "interpretation.plot",
     "datasets": "data.datasets", "mnist": "data.mnist", "images": "data.images",

@@ -55,3 +55,20 @@ def test_bench_step_case_and_floor_run(scripts):
     floor, nbytes = bench.make_floor("xy", input_grad=True)
     floor()
     assert nbytes > 0
+
+
+def test_bench_fit_runs_the_same_steps_in_both_loops():
+    """benchmarks/bench_fit.py: fit and the bare loop each take the number of Adam steps asked for."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        bench = importlib.import_module("bench_fit")
+    finally:
+        sys.path.remove(str(BENCH))
+    for name in bench.CASES:
+        fit, bare, model, opt = bench.runners(name, 3, with_model=True)
+        for run in (fit, bare):
+            t = [st["t"] for st in opt.state.values()] or [0]
+            before = model.state()
+            run()
+            assert [st["t"] for st in opt.state.values()] == [t[0] + 3] * len(opt.state)
+            assert not np.array_equal(model.state()[0]["coef"], before[0]["coef"])

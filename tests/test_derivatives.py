@@ -171,7 +171,7 @@ def _away_from_knots(model, n, seed, margin=1e-3):
     for layer in model.layers:
         if hasattr(layer, "grid"):
             keep &= np.min(np.abs(h[:, :, None] - layer.grid[None]), axis=2).min(axis=1) > margin
-        h = layer.forward(h, need_grad=False)
+        h = layer.forward(h, cache=False)
     return x[keep][:n]
 
 
