@@ -12,6 +12,8 @@ and the optimizer (moments, step counts, L-BFGS pairs and counters) must
 equal, bit for bit, the state before the step or the state after a clean
 step; and from a restored state, the next step must give exactly the clean
 step's result (so the restored optimizer is consistent with its fused arrays).
+The same model with frozen parameters (``w_b`` of layer 0, ``w_s`` of layer 1:
+gradient None, skipped by the optimizers) is swept too, more sparsely.
 """
 
 import inspect
@@ -35,16 +37,22 @@ EVERY_LINE = ("fit", "Optimizer._step_all", "Adam._step_all", "Adam._direction",
               "Adam._decay", "AdamW._decay", "SGD._update", "LBFGS._set_x", "LBFGS.reset_history",
               "StepSnapshots.commit")
 OPTIMIZERS = ("Adam", "AdamW", "SGD", "LBFGS")
+#: (optimizer, frozen) of the sweep: every optimizer, and the frozen model for one of each kind
+SWEEP = [(name, False) for name in OPTIMIZERS] + [("Adam", True), ("SGD", True), ("LBFGS", True)]
+FROZEN = {0: "w_b", 1: "w_s"}                   # layer -> its frozen key in the frozen variant
 STEP = dict(steps=1, lamb=0.01, update_grid=True, grid_update_num=1, start_grid_update_step=0,
             stop_grid_update_step=1, verbose=False)
 
 
-def make(name):
-    """A warmed-up model and optimizer, the same every time."""
+def make(name, frozen=False):
+    """A warmed-up model and optimizer, the same every time (``frozen``: see ``FROZEN``)."""
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (40, 2))
     data = {"train_input": x, "train_label": np.stack([np.sin(3 * x[:, 0]), x[:, 1] ** 2], 1)}
     model = nk.KAN([2, 3, 2], grid=3, k=2, seed=0)
+    if frozen:
+        model.layers[0].set_trainable(sb_trainable=False)
+        model.layers[1].set_trainable(sp_trainable=False)
     model.fix_symbolic(1, 0, 0, "sin", fit_params=False)
     pairs = model.parameters()
     opt = {"Adam": lambda: nk.Adam(pairs, lr=1e-2),
@@ -63,6 +71,7 @@ def dump(model, opt):
             for key, v in d.items():
                 out[f"{l}.{kind}.{key}"] = np.array(v, copy=True)
         out[f"{l}.grid"], out[f"{l}.mask"] = layer.grid.copy(), layer.mask.copy()
+        out[f"{l}.frozen"] = np.array(sorted(layer.frozen))
         if layer.symbolic is not None:
             s = layer.symbolic
             out[f"{l}.sym"] = (tuple(s.names), s.ij.copy(), s.params["abcd"].copy(),
@@ -134,25 +143,32 @@ def points(files, budget=40):
     return sorted(chosen)
 
 
-@pytest.fixture(scope="module", params=OPTIMIZERS)
+@pytest.fixture(scope="module", params=SWEEP, ids=[f"{n}-frozen" if f else n for n, f in SWEEP])
 def reference(request):
-    """(name, state before the step, state after a clean step, the line files of the step)."""
-    name = request.param
-    model, opt, data = make(name)
+    """(name, frozen, state before the step, state after a clean step, the line files of the step)."""
+    name, frozen = request.param
+    model, opt, data = make(name, frozen)
     before = dump(model, opt)
     counter = Injector()
     counter.run(lambda: model.fit(data, opt=opt, **STEP))
-    return name, before, dump(model, opt), counter.files
+    return name, frozen, before, dump(model, opt), counter.files
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
 def test_injected_at_every_point_leaves_before_or_after(reference, exc):
-    name, before, after, files = reference
+    name, frozen, before, after, files = reference
     assert not same(before, after)                              # the step changes everything
+    if frozen:                                                  # ... but what is frozen
+        for l, key in FROZEN.items():
+            assert before[f"{l}.g.{key}"] == after[f"{l}.g.{key}"] == None   # noqa: E711
+            assert np.array_equal(before[f"{l}.p.{key}"], after[f"{l}.p.{key}"])
+            assert not np.array_equal(before[f"{l}.p.coef"], after[f"{l}.p.coef"])
     tried = points(files) if exc is KeyboardInterrupt else points(files, budget=10)[::4]
+    if frozen:
+        tried = tried[::3]                                      # sparser: the same code, fewer keys
     outcomes = {"before": 0, "after": 0}
     for n, at in enumerate(tried):
-        model, opt, data = make(name)
+        model, opt, data = make(name, frozen)
         with pytest.raises(exc, match="injected"):
             Injector(at, exc).run(lambda: model.fit(data, opt=opt, **STEP))
         state = dump(model, opt)
@@ -195,7 +211,7 @@ def _nan_y(out):
 
 def _nan_grads(out):
     dx, grads = out
-    return dx, {key: g * np.nan for key, g in grads.items()}
+    return dx, {key: None if g is None else g * np.nan for key, g in grads.items()}
 
 
 def _inf_v(self_direction):
@@ -205,13 +221,14 @@ def _inf_v(self_direction):
     return direction
 
 
-@pytest.mark.parametrize("name, where, n", [
-    (name, where, n) for name in ("Adam", "AdamW", "SGD")
+@pytest.mark.parametrize("name, where, n, frozen", [
+    (name, where, n, False) for name in ("Adam", "AdamW", "SGD")
     for where, n in [("forward", 1), ("forward", 2), ("backward", 1), ("backward", 2), ("loss", 1),
-                     ("v", 1)] if not (name == "SGD" and where == "v")])
-def test_non_finite_values_stop_with_the_state_before(monkeypatch, name, where, n):
+                     ("v", 1)] if not (name == "SGD" and where == "v")] + [
+    (name, where, n, True) for name in ("Adam", "SGD") for where, n in [("backward", 1), ("backward", 2)]])
+def test_non_finite_values_stop_with_the_state_before(monkeypatch, name, where, n, frozen):
     """NaN out of layer 0's or 1's forward or backward, a NaN loss, an infinite second moment."""
-    model, opt, data = make(name)
+    model, opt, data = make(name, frozen)
     before = dump(model, opt)
     if where == "forward":                                     # a training pass (it caches)
         _poison_nth(monkeypatch, layer_module, "forward", n, _nan_y,
@@ -230,7 +247,7 @@ def test_non_finite_values_stop_with_the_state_before(monkeypatch, name, where, 
     assert info.value.history["step"] == []
     monkeypatch.undo()
     model.fit(data, opt=opt, **STEP)                            # and the run can go on
-    reference_model, reference_opt, _ = make(name)
+    reference_model, reference_opt, _ = make(name, frozen)
     reference_model.fit(data, opt=reference_opt, **STEP)
     assert same(dump(model, opt), dump(reference_model, reference_opt))
 

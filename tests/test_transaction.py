@@ -82,6 +82,24 @@ def test_model_snapshot_restores_parameters_grids_symbolic_and_references():
     assert model.layers[1].symbolic.names == ["x^2"]
 
 
+def test_model_snapshot_restores_which_parameters_are_frozen():
+    """A frozen key's gradient is None: restore puts the flags and the grads back together."""
+    model, data = _trained()
+    model.layers[0].set_trainable(sb_trainable=False)
+    snap = model.snapshot()
+    w_b = model.layers[0].w_b.copy()
+    model.layers[0].set_trainable()                            # unfrozen: w_b gets gradients
+    model.layers[1].set_trainable(sp_trainable=False)
+    model.fit(data, steps=2, lamb=0.01, verbose=False)
+    assert not np.array_equal(model.layers[0].w_b, w_b)
+    model.restore(snap)
+    assert model.layers[0].frozen == {"w_b"} and model.layers[0].grads["w_b"] is None
+    assert model.layers[1].frozen == frozenset() and model.layers[1].grads["w_s"] is not None
+    np.testing.assert_array_equal(model.layers[0].w_b, w_b)
+    model.fit(data, steps=2, lamb=0.01, verbose=False)         # and training keeps w_b still
+    np.testing.assert_array_equal(model.layers[0].w_b, w_b)
+
+
 def test_model_snapshot_reuses_its_buffer_and_refuses_another_model():
     model, _ = _trained()
     first = model.snapshot(grids=False)

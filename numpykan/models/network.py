@@ -23,7 +23,7 @@ from ..validation import check_input, check_output, check_target
 __all__ = ["Network", "ModelSnapshot", "check_input", "check_target", "check_output"]
 
 #: layer attributes that operations replace (never write into): kept by reference
-_LAYER_REFS = ("grid", "mask", "symbolic", "cache")
+_LAYER_REFS = ("grid", "mask", "symbolic", "cache", "frozen")   # frozen: matches the grads' Nones
 #: model attributes a training step sets
 _MODEL_REFS = ("last_loss", "grad_input")
 
