@@ -22,6 +22,7 @@ import numpy as np  # noqa: F401  (used by the doctest above)
 #: short name -> where the module lives; ``numpykan.<short>`` is the same module
 _MODULES = {
     "grids": "splines.grids", "bspline": "splines.bspline", "livebasis": "splines.livebasis",
+    "banded": "splines.banded", "transaction": "training.transaction",
     "activations": "models.activations", "layer": "models.layer", "model": "models.model",
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
     "derivatives": "models.derivatives", "derivative_layers": "models.derivative_layers",

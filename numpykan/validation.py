@@ -21,7 +21,7 @@ from .splines.grids import _check_x
 from .training.losses import _takes_labels
 
 __all__ = ["check_real", "check_positive", "check_nonnegative", "check_unit_interval",
-           "check_input", "check_target", "check_output"]
+           "check_input", "check_target", "check_user_target", "check_output"]
 
 
 def check_real(value, name):
@@ -67,7 +67,12 @@ def check_input(x, width, dtype, name="x"):
 
 
 def check_target(y, loss, batch, out, dtype, name="y"):
-    """Validate targets: ``(B, out)`` floats for ``mse``, ``(B,)`` int labels for ``ce``."""
+    """Validate targets: ``(B, out)`` floats for ``mse``, ``(B,)`` int labels for ``ce``.
+
+    For a callable loss see :func:`check_user_target`.
+    """
+    if callable(loss) and not isinstance(loss, str) and not _builtin_loss(loss):
+        return check_user_target(y, batch, dtype, name)
     y = np.asarray(y)
     if _takes_labels(loss):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -89,6 +94,29 @@ def check_target(y, loss, batch, out, dtype, name="y"):
     if not np.isfinite(y).all():
         raise ValueError(f"{name} contains NaN or inf")
     return y.astype(dtype, copy=False)
+
+
+def _builtin_loss(fn):
+    from .training.losses import cross_entropy, mse
+    return fn is mse or fn is cross_entropy
+
+
+def check_user_target(y, batch, dtype, name="y"):
+    """Targets for a callable loss: a real numeric array with ``batch`` rows (any other shape).
+
+    Floats must be finite and are cast to the model's ``dtype``; integers
+    (class labels, say) are passed on as they are, for the loss to read.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {y.dtype}")
+    if y.ndim == 0 or y.shape[0] != batch:
+        raise ValueError(f"{name} must have {batch} rows (one per sample), got shape {y.shape}")
+    if y.dtype.kind == "f":
+        y = y.astype(dtype, copy=False)
+        if not np.isfinite(y).all():
+            raise ValueError(f"{name} contains NaN or inf (in {np.dtype(dtype).name})")
+    return y
 
 
 def check_output(out):

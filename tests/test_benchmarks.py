@@ -124,3 +124,16 @@ def test_mnist_grid_update_trace_logs_every_update():
         assert r["sv"][0] >= r["sv"][1] >= 0
     assert rows[0]["coef_after"] != rows[0]["coef_before"]   # the refit did run
     assert len(history["train_loss"]) == 1
+
+
+def test_bench_fit_runs_the_same_steps_in_both_loops():
+    """benchmarks/bench_fit.py: fit and the bare loop each take the number of Adam steps asked for."""
+    bench = _script("bench_fit")
+    for name in bench.CASES:
+        fit, bare, model, opt = bench.runners(name, 3, with_model=True)
+        for run in (fit, bare):
+            t = [st["t"] for st in opt.state.values()] or [0]
+            before = model.state()
+            run()
+            assert [st["t"] for st in opt.state.values()] == [t[0] + 3] * len(opt.state)
+            assert not np.array_equal(model.state()[0]["coef"], before[0]["coef"])

@@ -171,7 +171,7 @@ def _away_from_knots(model, n, seed, margin=1e-3):
     for layer in model.layers:
         if hasattr(layer, "grid"):
             keep &= np.min(np.abs(h[:, :, None] - layer.grid[None]), axis=2).min(axis=1) > margin
-        h = layer.forward(h, need_grad=False)
+        h = layer.forward(h, cache=False)
     return x[keep][:n]
 
 
@@ -266,6 +266,24 @@ def test_grads_land_in_the_layers_dicts_and_sum_over_terms():
     model.forward(x)
     model.backward(np.ones((x.shape[0], model.width[-1])))
     np.testing.assert_allclose(model.layers[0].grads["coef"], g0[0][1]["coef"], rtol=1e-12, atol=1e-15)
+
+
+def test_a_derivative_loss_leaves_frozen_parameters_without_gradient():
+    """Frozen w_b / w_s (sp_trainable / sb_trainable): None, not computed; the rest as unfrozen."""
+    x = _away_from_knots(_kan(3), 5, seed=6)
+    y = np.random.default_rng(7).normal(size=x.shape[0])
+    loss = derivatives.DerivativeLoss(_loss_on_everything, order=2)
+    free, frozen = _kan(3), _kan(3)
+    frozen.layers[0].set_trainable(sb_trainable=False)
+    frozen.layers[1].set_trainable(sp_trainable=False)
+    assert loss.loss_and_grad(frozen, x, y) == loss.loss_and_grad(free, x, y)
+    for l, key in ((0, "w_b"), (1, "w_s")):
+        assert frozen.layers[l].grads[key] is None
+        for other in set(free.layers[l].grads) - {key}:
+            np.testing.assert_array_equal(frozen.layers[l].grads[other], free.layers[l].grads[other])
+    report = nk.check_model(frozen, x, y, loss=loss, input_grad=True, atol=1e-8)
+    assert report.ok, str(report)
+    assert {"layer0.w_b", "layer1.w_s"}.isdisjoint(r.name for r in report.rows)
 
 
 # ---------------------------------------------------------------------------

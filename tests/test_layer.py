@@ -274,8 +274,11 @@ def test_backward_without_forward():
     layer = KANLayer(2, 2, seed=0)
     with pytest.raises(RuntimeError, match="forward"):
         layer.backward(np.ones((3, 2)))
-    layer.forward(np.zeros((3, 2)), need_grad=False)
+    layer.forward(np.zeros((3, 2)), cache=False)               # inference keeps no cache
     with pytest.raises(RuntimeError, match="forward"):
+        layer.backward(np.ones((3, 2)))
+    layer(np.zeros((3, 2)))                                   # neither does layer(x)
+    with pytest.raises(RuntimeError, match="inference"):
         layer.backward(np.ones((3, 2)))
 
 

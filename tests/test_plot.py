@@ -59,3 +59,24 @@ def test_plot_edge_draws_the_edge_curve(tmp_path):
 def test_plot_names_must_match_widths():
     with pytest.raises(ValueError, match="expected 2 names"):
         nk.KAN([2, 1], grid=3).plot(in_vars=["x"])
+
+
+def test_plot_history_says_what_each_curve_shows():
+    """Legends and axis name the quantity (MSE, RMSE, accuracy), not the raw dict keys."""
+    data = nk.create_dataset(lambda x: x[:, :1] ** 2, n_var=2, train_num=30, test_num=10, seed=0)
+    h = nk.KAN([2, 3, 1], seed=0).fit(data, steps=4, log=2, verbose=False)
+    fig = nk.plot.plot_history(h)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "train MSE (mean of the batches)", "test MSE (whole test set)"]
+    assert ax.get_ylabel() == "MSE" and ax.get_xlabel() == "optimizer step"
+    plt.close(fig)
+    fig = nk.plot.plot_history(h, keys=("train_rmse", "test_rmse"), label="KAN ")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "RMSE"
+    assert ax.get_legend().get_texts()[1].get_text() == "KAN test RMSE (whole test set)"
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), h["test_rmse"])
+    plt.close(fig)
+    fig = nk.plot.plot_history(h, keys=("train_loss", "reg"))
+    assert fig.axes[0].get_ylabel() == "value"                 # two quantities on one axis
+    plt.close(fig)

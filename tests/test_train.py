@@ -200,23 +200,31 @@ def test_nan_run_stops_and_keeps_the_last_good_parameters(data):
     """SGD with lr = 1e30 blows the outputs up within a few steps.
 
     DESIGN: "A training step that produces NaN stops with a message (the step,
-    the loss) and leaves the last good parameters in place."
+    the loss) and leaves the last good parameters in place." The loss of step
+    s is that of the parameters step s - 1 made, so a refused loss sends the
+    model back to before step s - 1: the last state whose loss was accepted.
     """
     train_only = {"train_input": data["train_input"], "train_label": data["train_label"]}
-    model = KAN([2, 3, 1], seed=0)
-    good = [model.state()]                                      # parameters before step s: good[s]
-    with np.errstate(all="ignore"):
-        with pytest.raises(FloatingPointError) as info:
-            model.fit(train_only, opt="SGD", lr=1e30, steps=50, update_grid=False, verbose=False,
-                      callback=lambda step, m, loss: good.append(m.state()))
-    match = re.search(r"step (\d+)", str(info.value))
-    assert match, str(info.value)
-    step = int(match.group(1))
-    assert step == len(good) - 1                                # the step after the last good one
-    for layer, saved in zip(model.layers, good[step]):
-        for key, v in saved.items():
-            assert np.all(np.isfinite(layer.params[key]))
-            np.testing.assert_array_equal(layer.params[key], v)
+    for max_loss_growth in (1e6, None):                          # the bound, or non-finite values
+        model = KAN([2, 3, 1], seed=0)
+        good = [model.state()]                                  # parameters before step s: good[s]
+        with np.errstate(all="ignore"):
+            with pytest.raises(FloatingPointError) as info:
+                model.fit(train_only, opt="SGD", lr=1e30, steps=50, update_grid=False,
+                          verbose=False, max_loss_growth=max_loss_growth,
+                          callback=lambda step, m, loss: good.append(m.state()))
+        msg = str(info.value)
+        match = re.search(r"step (\d+): .*loss", msg)
+        assert match, msg
+        step = int(match.group(1))
+        assert step == len(good) - 1                            # the step after the last completed
+        kept = step - 1 if "before the previous step" in msg else step
+        assert "before this step" in msg or "before the previous step" in msg
+        for layer, saved in zip(model.layers, good[kept]):
+            for key, v in saved.items():
+                assert np.all(np.isfinite(layer.params[key]))
+                np.testing.assert_array_equal(layer.params[key], v)
+        assert len(info.value.history["step"]) == step         # one log point per completed step
 
 
 def test_nan_run_with_test_set_also_raises_floating_point_error(data):

@@ -55,7 +55,7 @@ x_train = data["train_input"]                                # (N, 2)
 # %%
 model = nk.KAN([2, 5, 1], grid=5, k=3, seed=0)
 model.fit(data, steps=100 if QUICK else 300, lr=1e-2, update_grid=False, verbose=False)
-hidden = model.layers[0].forward(x_train, need_grad=False)   # (N, 5) inputs of layer 1
+hidden = model.layers[0](x_train)                       # (N, 5) inputs of layer 1
 outside = np.mean(np.abs(hidden) > 1)
 print("hidden node ranges:", [f"[{a:+.2f}, {b:+.2f}]" for a, b in zip(hidden.min(0), hidden.max(0))])
 print(f"{100 * outside:.1f}% of hidden values lie outside the base interval [-1, 1]")
@@ -89,7 +89,7 @@ old_grid = model.layers[1].grid.copy()                       # (5, G + 2k + 1)
 model.update_grid(x_train)
 after = model.predict(x_train)                               # (N, 1)
 new_grid = model.layers[1].grid                              # (5, G + 2k + 1)
-hidden = model.layers[0].forward(x_train, need_grad=False)   # (N, 5) layer 1's inputs, after layer 0's update
+hidden = model.layers[0](x_train)                       # (N, 5) layer 1's inputs, after layer 0's update
 change = np.abs(after - before)                              # (N, 1)
 rms_change = np.sqrt(np.mean(change ** 2))
 print(f"model output change at the samples: RMS {rms_change:.2e}, worst {change.max():.2e}"
@@ -231,7 +231,7 @@ assert final[grids[-1]] < final[grids[0]] * (1e-2 if QUICK else 1e-5)
 
 # %%
 counts = [np.histogram(h_in[:, i], bins=layer.grid[i, layer.k:-layer.k])[0]
-          for layer, h_in in zip(model.layers, (x_train, model.layers[0].forward(x_train, need_grad=False)))
+          for layer, h_in in zip(model.layers, (x_train, model.layers[0](x_train)))
           for i in range(layer.in_dim)]                     # samples per base interval, per input
 per_interval = np.concatenate(counts)
 print(f"G = {grids[-1]}: samples per interval over all inputs: median {np.median(per_interval):.0f}, "

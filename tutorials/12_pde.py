@@ -133,7 +133,7 @@ def jets_by_hand(model, x):
         A1, A2 = edge_derivative(layer, h, 1), edge_derivative(layer, h, 2)   # (B, I, O) each
         J, H = (np.einsum("bij,bid->bjd", A1, J),                             # (B, O, D)
                 np.einsum("bij,bid->bjd", A2, J ** 2) + np.einsum("bij,bid->bjd", A1, H))
-        h = layer.forward(h, need_grad=False)                # (B, O)
+        h = layer(h)                                         # (B, O), inference
     return h, J, H
 
 

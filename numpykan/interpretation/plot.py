@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pyplot", "plot_history", "plot_fit_2d", "save"]
+__all__ = ["pyplot", "plot_history", "plot_fit_2d", "save", "HISTORY_LABELS"]
 
 
 def pyplot():
@@ -31,19 +31,80 @@ def save(fig, path):
     return fig
 
 
-def plot_history(history, ax=None, keys=("train_loss", "test_loss"), logy=True, path=None, label=""):
-    """Loss curves from a :func:`numpykan.fit` history (x axis: ``history["step"]``)."""
+#: what each history key holds, as a plot label (see numpykan.fit's Returns)
+HISTORY_LABELS = {
+    "train_loss": "train loss (mean of the batches)",
+    "test_loss": "test loss (whole test set)",
+    "train_rmse": "train RMSE (root of the batches' mean MSE)",
+    "test_rmse": "test RMSE (whole test set)",
+    "reg": "regularization lamb * R (mean of the batches)",
+    "train_acc": "train accuracy (mean of the batches)",
+    "test_acc": "test accuracy (whole test set)",
+}
+
+
+def _loss_kind(history):
+    """``"MSE"``, ``"cross-entropy"`` or ``"loss"``: what ``train_loss``/``test_loss`` of ``history`` are."""
+    if "train_rmse" in history:
+        return "MSE"
+    if "train_acc" in history:
+        return "cross-entropy"
+    return "loss"
+
+
+def _unit(key, kind):
+    """The quantity a history key measures, for the y axis."""
+    if key in ("train_loss", "test_loss"):
+        return kind
+    if key.endswith("rmse"):
+        return "RMSE"
+    if key.endswith("acc"):
+        return "accuracy"
+    return "regularization" if key == "reg" else key
+
+
+def plot_history(history, ax=None, keys=("train_loss", "test_loss"), logy=True, path=None, label="",
+                 ylabel=None):
+    """Curves of a :func:`numpykan.fit` history against ``history["step"]``, labelled by what they show.
+
+    Parameters
+    ----------
+    history : dict
+        As :func:`numpykan.fit` returns it.
+    keys : sequence of str
+        Which entries to draw (empty ones are skipped): ``train_loss``,
+        ``test_loss``, ``train_rmse``, ``test_rmse``, ``reg``, ``train_acc``, ``test_acc``.
+    label : str
+        Put before each legend entry (to tell runs apart in one axes).
+    ylabel : str, optional
+        Default: what the drawn keys have in common, e.g. ``"MSE"`` for
+        ``train_loss``/``test_loss`` of an ``mse`` run, ``"RMSE"``, ``"accuracy"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = pyplot()
     fig = ax.figure if ax is not None else plt.figure(figsize=(5, 3.5))
     ax = ax if ax is not None else fig.add_subplot(111)
+    kind = _loss_kind(history)
+    drawn = []
     for key in keys:
         if history.get(key):
-            ax.plot(history["step"][:len(history[key])], history[key], label=f"{label}{key}")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+            text = HISTORY_LABELS.get(key, key)
+            if key in ("train_loss", "test_loss"):
+                text = text.replace("loss", kind, 1)          # "train MSE (mean of the batches)"
+            ax.plot(history["step"][:len(history[key])], history[key], label=f"{label}{text}")
+            drawn.append(key)
+    ax.set_xlabel("optimizer step")
+    if ylabel is None:
+        units = {_unit(key, kind) for key in drawn}
+        ylabel = units.pop() if len(units) == 1 else "value"
+    ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
-    ax.legend()
+    if drawn:
+        ax.legend()
     ax.grid(True, alpha=0.3)
     return save(fig, path)
 
@@ -128,7 +189,7 @@ def _edge_ranges(model, x, n=256, seed=0):
     hs = []
     for layer in model.layers:
         hs.append(h)
-        h = layer.forward(h, need_grad=False)
+        h = layer(h)
     return x, hs
 
 

@@ -109,37 +109,41 @@ class SymbolicEdges:
         self.cache = None
 
     # -- the pure computation ------------------------------------------------
-    def _values(self, x, need_grad):
-        """``u = a x_i + b``, ``f(u)`` and (if ``need_grad``) ``f'(u)``, each ``(B, E)``."""
+    def _values(self, x, derivative):
+        """``u = a x_i + b``, ``f(u)`` and (if ``derivative``) ``f'(u)``, each ``(B, E)``."""
         P = self.params["abcd"]                                 # (E, 4)
         xe = x[:, self.ij[:, 0]]                                # (B, E)
         u = P[:, 0] * xe + P[:, 1]                              # (B, E)
         fu = np.empty_like(u)
-        dfu = np.empty_like(u) if need_grad else None
+        dfu = np.empty_like(u) if derivative else None
         names = np.array(self.names)
         for name in dict.fromkeys(self.names):                  # each function once
             cols = np.flatnonzero(names == name)
             fn = get_symbolic(name)
             fu[:, cols] = fn.f(u[:, cols])
-            if need_grad:
+            if derivative:
                 dfu[:, cols] = fn.df(u[:, cols])
         return xe, fu, dfu
 
-    def forward(self, x, need_grad=True):
+    def forward(self, x, cache=True):
         """Sum of the formula edges into the outputs: ``(B, I) -> (B, O)``.
 
         ``y[b, j] = sum_{e: j_e = j} v[b, e]``, ``v[b, e] = c_e f_e(a_e x[b, i_e] + b_e) + d_e``.
+        ``cache`` as in :mod:`numpykan.layer`: keep what :meth:`backward` needs;
+        ``False`` (inference) leaves ``self.cache`` as it was.
         """
         B = x.shape[0]
         if not self.names:
-            self.cache = dict(x=x, v=np.zeros((B, 0), x.dtype)) if need_grad else None
+            if cache:
+                self.cache = dict(x=x, v=np.zeros((B, 0), x.dtype))
             return np.zeros((B, self.out_dim), dtype=x.dtype)
-        xe, fu, dfu = self._values(x, need_grad)                # (B, E) each
+        xe, fu, dfu = self._values(x, cache)                    # (B, E) each
         P = self.params["abcd"]
         v = P[:, 2] * fu + P[:, 3]                              # (B, E)
         y = np.zeros((B, self.out_dim), dtype=x.dtype)
         np.add.at(y.T, self.ij[:, 1], v.T)                      # (O, B) += (E, B) by j_e
-        self.cache = dict(x=x, xe=xe, fu=fu, dfu=dfu, v=v) if need_grad else None
+        if cache:
+            self.cache = dict(x=x, xe=xe, fu=fu, dfu=dfu, v=v)
         return y
 
     def _grads(self, dv, input_grad=True):
@@ -155,7 +159,7 @@ class SymbolicEdges:
         """
         c = self.cache
         if c is None or "fu" not in c:
-            raise RuntimeError("backward needs a previous forward(x) with need_grad=True")
+            raise RuntimeError("backward needs a previous forward(x) that kept its cache")
         P = self.params["abcd"]                                 # (E, 4)
         g_u = dv * P[:, 2] * c["dfu"]                           # (B, E): dL/du
         g = np.stack([np.sum(g_u * c["xe"], axis=0),            # a
@@ -184,7 +188,7 @@ class SymbolicEdges:
     def activations(self):
         """Values of the formula edges ``(B, I, O)`` from the cached forward; 0 elsewhere."""
         if self.cache is None:
-            raise RuntimeError("activations() needs a previous forward(x) with need_grad=True")
+            raise RuntimeError("activations() needs a previous forward(x) that kept its cache")
         x, v = self.cache["x"], self.cache["v"]
         A = np.zeros((x.shape[0], self.in_dim, self.out_dim), dtype=x.dtype)
         if self.names:
@@ -266,7 +270,7 @@ def edge_inputs(model, l, i, x=None, n=201):
         return np.linspace(lo, hi, n)
     h = model._input(x)
     for layer_ in model.layers[:l]:
-        h = layer_.forward(h, need_grad=False)
+        h = layer_(h)
     xs = np.sort(h[:, i].astype(np.float64))                  # (B,)
     if xs.size > n:
         xs = xs[np.linspace(0, xs.size - 1, n).round().astype(int)]

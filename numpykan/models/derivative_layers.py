@@ -230,7 +230,7 @@ class KANStage:
                 gAi = np.ascontiguousarray(gA[q].transpose(1, 0, 2))   # (I, B, O)
                 gWf += np.matmul(cache["Xt"][q].transpose(0, 2, 1), gAi).transpose(1, 0, 2)
                 #      (I, K+1, B) x (I, B, O) -> (I, K+1, O) -> (K+1, I, O)
-        grads = [_param_grads(gWf, layer.params, cache["mask"])]
+        grads = [_param_grads(gWf, layer.params, cache["mask"], layer.frozen)]   # frozen keys: None
         if cache["sym"] is not None:
             grads.append({"abcd": self._formula_backward(cache, gy, gA)})
         elif layer.symbolic is not None:

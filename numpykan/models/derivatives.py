@@ -181,18 +181,20 @@ def assign_grads(*grad_lists):
     """Sum the grads of several :func:`backward` calls and write them into the layers' ``grads``.
 
     Each argument is the ``grads`` list of one :func:`backward` (same model); the
-    ``grads`` dicts are updated in place (optimizers hold them).
+    ``grads`` dicts are updated in place (optimizers hold them). A frozen
+    parameter's gradient is None and stays None.
     """
     total = {}
     for grads in grad_lists:
         for target, g in grads:
             key = id(target)
             if key not in total:
-                total[key] = (target, {name: v.copy() for name, v in g.items()})
+                total[key] = (target, {name: v.copy() for name, v in g.items() if v is not None})
             else:
                 acc = total[key][1]
                 for name, v in g.items():
-                    acc[name] += v
+                    if v is not None:
+                        acc[name] += v
     for target, g in total.values():
         for name, v in g.items():
             target[name] = v.astype(target[name].dtype, copy=False) if name in target else v

@@ -20,18 +20,50 @@ flattened ``(m, i)`` axis::
 The code is a pure core (:func:`forward`, :func:`backward`,
 :func:`activations`, :func:`activations_backward`) and a thin
 :class:`KANLayer` that holds parameters, gradients and the cache.
+
+Three flags, the same words in the core, the layer and the model
+----------------------------------------------------------------
+``cache``
+    Keep what :func:`backward` needs for the parameter gradients (``X`` and
+    the live bases). ``False`` is inference: nothing is kept, and the
+    layer's own cache (of its last caching forward) is left as it was.
+    ``layer(x)`` and ``model(x)`` are inference; ``forward(x)`` caches.
+``input_grad``
+    Also keep what ``dL/dx`` needs (``B'(x)`` and ``b'(x)``). A training step
+    needs no ``dL/dx`` of the data, so a model's first layer runs with
+    ``input_grad=False``; the backward of such a cache must then pass
+    ``input_grad=False`` too, and one that asks for ``dL/dx`` raises before
+    any gradient is written.
+``check``
+    Validate the input (``x`` in forward, ``dy`` in backward). ``False`` is
+    for callers that produced or checked it themselves (a model's hidden
+    layers).
+
+A cache that cannot lie
+-----------------------
+A layer reuses its arrays (its :class:`~numpykan.bspline.Workspace`) from
+one forward pass to the next, so a cache kept from an earlier pass would
+describe the later pass's input. Each caching pass therefore stamps its
+cache with the workspace's ``generation``; :func:`backward`,
+:func:`activations` and :func:`activations_backward` refuse a cache whose
+stamp is no longer current with an error that says so. Caches from the pure
+:func:`forward` without a workspace own their arrays and stay valid.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..splines import bspline
+from ..splines import banded, bspline
 from ..splines.grids import _check_int, _check_x
+from ..training.transaction import atomic
+from ..validation import check_real
 from . import init
 from .activations import get_base
 
-__all__ = ["KANLayer", "forward", "backward", "activations", "activations_backward"]
+__all__ = ["KANLayer", "forward", "backward", "activations", "activations_backward", "check_cache"]
+
+_FRESH = bspline.Workspace(reuse=False)        # hands out new arrays: what public callers get
 
 
 # ---------------------------------------------------------------------------
@@ -97,7 +129,31 @@ def _param_grads_frozen(gWf, params, mask, frozen):
     return grads
 
 
-def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspace=None):
+_STALE = ("this cache is stale: the layer ran forward again since the cache was made, and that "
+          "pass overwrote the cache's arrays (a layer reuses them from pass to pass); run "
+          "forward(x) again before backward, or keep caches of the pure numpykan.layer.forward"
+          "(x, params, grid, k) without a workspace, which own their arrays")
+_NO_DERIVS = ("dL/dx needs a forward pass that kept B'(x): forward(x, input_grad=True); this cache "
+              "was made with input_grad=False (pass input_grad=False to backward for the "
+              "parameter gradients alone)")
+
+
+def check_cache(cache, input_grad=True):
+    """Raise ``RuntimeError`` unless ``cache`` (from :func:`forward`) can serve a backward pass.
+
+    It must exist, be current (no later pass overwrote its arrays; see the
+    module docstring) and, if ``input_grad``, hold the derivatives.
+    """
+    if cache is None:
+        raise RuntimeError("backward needs the cache of a previous forward(x) (layer(x), model(x) "
+                           "and predict are inference and keep none)")
+    if cache["generation"] != cache["ws"].generation:
+        raise RuntimeError(_STALE)
+    if input_grad and cache["lb"].derivs is None:
+        raise RuntimeError(_NO_DERIVS)
+
+
+def forward(x, params, grid, k, base="silu", mask=None, cache=True, input_grad=True, workspace=None):
     """Layer output and the cache its backward needs.
 
     Parameters
@@ -111,21 +167,25 @@ def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspac
         Name of the base function (see :mod:`numpykan.activations`).
     mask : ndarray, shape (I, O), optional
         1 for a live edge, 0 for a pruned one; None (or all ones): none pruned.
-    need_grad : bool
-        Compute ``B'(x)`` and ``b'(x)``, which only ``dL/dx`` needs. ``False`` for
-        inference, or for a training step that needs no input gradient (the
-        parameter gradients come from ``X`` alone).
+    cache : bool
+        Return the cache for :func:`backward`; ``False`` (inference) returns None.
+    input_grad : bool
+        With ``cache``: also compute ``B'(x)`` and ``b'(x)``, which only
+        ``dL/dx`` needs (the parameter gradients come from ``X`` alone).
     workspace : bspline.Workspace, optional
-        Reuse its arrays for ``X`` and the bases (a layer passes its own); the
-        cache is then valid until the next forward with the same workspace.
+        Reuse its arrays for ``X`` and the bases (a layer passes its own). The
+        pass increments ``workspace.generation`` and stamps the cache with it:
+        the cache is valid until the next pass with the same workspace, and
+        :func:`check_cache` says when it no longer is.
 
     Returns
     -------
     y : ndarray, shape (B, O)
-    cache : dict
+    cache : dict or None
         The live bases ``lb`` (values and derivatives), ``b'(x)`` as ``dbx``, the
         stacked ``X`` (B, K+1, I) and the fused weights ``Wf`` (K+1, I, O):
-        exactly what :func:`backward` and :func:`activations` read.
+        exactly what :func:`backward` and :func:`activations` read; the
+        workspace ``ws`` and its ``generation``. None when not ``cache``.
 
     Notes
     -----
@@ -134,19 +194,25 @@ def forward(x, params, grid, k, base="silu", mask=None, need_grad=True, workspac
     ``K``, so the base function rides along in the one matrix product.
     """
     mask = _pruning(mask)                                      # None: no edge pruned
-    ws = bspline.Workspace(reuse=False) if workspace is None else workspace
+    ws = _FRESH if workspace is None else workspace
+    ws.generation += 1                                         # older caches of ws are stale now
+    derivs = cache and input_grad
     B, I = x.shape
-    lb = bspline.local_basis(x, grid, k, derivative=need_grad, check=False, workspace=ws)
+    lb = bspline.local_basis(x, grid, k, derivative=derivs, check=False, workspace=ws)
     K = lb.K
     X = ws.get("X", (B, K + 1, I), x.dtype)                    # (B, K+1, I)
     lb.scatter(out=X)                                          # X[:, m, i] = B_m(x[:, i]), m < K
-    dbx = ws.get("dbx", (B, I), x.dtype) if need_grad else None
+    dbx = ws.get("dbx", (B, I), x.dtype) if derivs else None
     _base(base, x, X[:, K, :], dbx, ws)                        # X[:, K, i] = b(x[:, i]), dbx = b'(x)
     Wf = _spline_weights(params, mask)                         # (K+1, I, O)
     O = Wf.shape[2]
     y = X.reshape(B, (K + 1) * I) @ Wf.reshape((K + 1) * I, O)  # (B, (K+1)I) x ((K+1)I, O) -> (B, O)
-    cache = dict(x=x, lb=lb, dbx=dbx, X=X, Wf=Wf, mask=mask, params=params, ws=ws)
-    return y, cache
+    if not cache:
+        return y, None
+    if ws is _FRESH:                                           # the cache owns its arrays: never stale
+        ws = bspline.Workspace(reuse=False)
+    return y, dict(x=x, lb=lb, dbx=dbx, X=X, Wf=Wf, mask=mask, params=params, ws=ws,
+                   generation=ws.generation)
 
 
 def backward(dy, cache, input_grad=True):
@@ -170,7 +236,7 @@ def backward(dy, cache, input_grad=True):
     ----------
     dy : ndarray, shape (B, O)
     cache : dict
-        From :func:`forward` (with ``need_grad=True`` if ``input_grad``).
+        From :func:`forward` (with ``input_grad=True`` if ``input_grad``).
     input_grad : bool
         Compute ``dL/dx``. A network's first layer does not need it in a
         training step: ``False`` skips ``Z``, the gather and ``B'(x)``.
@@ -180,12 +246,16 @@ def backward(dy, cache, input_grad=True):
     dx : ndarray, shape (B, I), or None if not ``input_grad``
     grads : dict
         ``coef`` (I, O, K), ``w_b`` (I, O), ``w_s`` (I, O).
+
+    Raises
+    ------
+    RuntimeError
+        If the cache is stale or lacks the derivatives (see :func:`check_cache`).
     """
-    lb = cache["lb"]
-    if input_grad and lb.derivs is None:
-        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True and input_grad=True "
-                           "(pass input_grad=False for the parameter gradients alone)")
-    X, Wf, dbx, ws = cache["X"], cache["Wf"], cache["dbx"], cache["ws"]
+    lb, ws = cache["lb"], cache["ws"]
+    if cache["generation"] != ws.generation or (input_grad and lb.derivs is None):
+        check_cache(cache, input_grad)                         # raises, saying why
+    X, Wf, dbx = cache["X"], cache["Wf"], cache["dbx"]
     B, K1, I = X.shape
     O = dy.shape[1]
     dy = dy.astype(X.dtype, copy=False)
@@ -257,6 +327,7 @@ def activations(cache):
     a product batched over inputs, ``(I, B, K+1) x (I, K+1, O)``, so no
     ``(B, I, O, K)`` array is built. Computed only when asked for (regularization, plots).
     """
+    check_cache(cache, input_grad=False)
     X, Wf = cache["X"], cache["Wf"]                            # (B, K+1, I), (K+1, I, O)
     A = np.matmul(X.transpose(2, 0, 1), Wf.transpose(1, 0, 2))  # (I, B, K+1) x (I, K+1, O) -> (I, B, O)
     return A.transpose(1, 0, 2)                                # (B, I, O)
@@ -279,10 +350,8 @@ def activations_backward(dA, cache, input_grad=True):
     dx : ndarray, shape (B, I), or None if not ``input_grad``
     grads : dict with ``coef``, ``w_b``, ``w_s``
     """
+    check_cache(cache, input_grad)
     lb = cache["lb"]
-    if input_grad and lb.derivs is None:
-        raise RuntimeError("dL/dx needs a forward pass run with need_grad=True and input_grad=True "
-                           "(pass input_grad=False for the parameter gradients alone)")
     X, Wf, dbx = cache["X"], cache["Wf"], cache["dbx"]
     K1 = X.shape[1]
     dAi = dA.astype(X.dtype, copy=False).transpose(1, 0, 2)    # (I, B, O)
@@ -409,30 +478,61 @@ class KANLayer:
         x = _check_x(x, self.in_dim, name)
         return x.astype(self.dtype, copy=False)
 
-    def forward(self, x, need_grad=True, check=True, input_grad=True):
-        """``y = layer(x)``: ``(B, I) -> (B, O)``; caches what :meth:`backward` needs.
+    #: inference (``cache=False``) runs at most this many rows at a time, so that the
+    #: ``(rows, K+1, I)`` basis matrix, not ``(B, K+1, I)``, bounds its memory
+    inference_rows = 8192
 
-        ``check=False`` skips the input validation; a model uses it for its
-        hidden layers, whose inputs it produced itself. ``need_grad=False``
-        (inference) caches nothing; ``input_grad=False`` caches what the
-        parameter gradients need but not ``B'(x)``, so the following
-        :meth:`backward` must be called with ``input_grad=False`` too.
+    def forward(self, x, *, cache=True, input_grad=True, check=True):
+        """``y = layer(x)``: ``(B, I) -> (B, O)``; with ``cache``, keeps what :meth:`backward` needs.
+
+        The flags are those of the module docstring: ``cache=False`` is
+        inference (what ``layer(x)`` does): nothing is kept, ``self.cache``
+        stays as it was, and the rows run in blocks of ``inference_rows``.
+        ``input_grad=False`` keeps what the parameter gradients need but not
+        ``B'(x)``, so the following :meth:`backward` must pass
+        ``input_grad=False`` too. ``check=False`` skips validating ``x``; a
+        model uses it for its hidden layers, whose inputs it produced itself.
         """
         if check:
             x = self._input(x)
-        ws = None
-        if need_grad:                   # training: reuse this layer's arrays from step to step
-            ws = self.__dict__.setdefault("_workspace", bspline.Workspace())
-        y, cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask,
-                           need_grad and input_grad, ws)
-        if self.frozen:
-            cache["frozen"] = self.frozen
-        self.cache = cache if need_grad else None
+        if not cache:
+            return self._infer(x)
+        ws = self.__dict__.get("_workspace")   # reused from pass to pass (see the module docstring)
+        if ws is None:
+            ws = self._workspace = bspline.Workspace()
+        y, self.cache = forward(x, self.params, self.grid, self.k, self.base_fun, self.mask,
+                                True, input_grad, ws)
+        if self.frozen:                        # the pure backward skips these gradients
+            self.cache["frozen"] = self.frozen
         if self.symbolic is not None:                          # edges fixed to formulas
-            y = y + self.symbolic.forward(x, need_grad)        # (B, O)
+            y = y + self.symbolic.forward(x, cache=True)       # (B, O)
         return y
 
-    __call__ = forward
+    def __call__(self, x):
+        """Inference: ``forward(x, cache=False)`` (same values, nothing kept for a backward)."""
+        return self.forward(x, cache=False)
+
+    def _infer(self, x, grid=None, coef=None):
+        """Output ``(B, O)`` without a cache, in blocks of ``inference_rows``; ``x`` checked.
+
+        ``grid`` and ``coef`` replace the layer's own (to evaluate a grid update
+        before it is applied); nothing of the layer changes.
+        """
+        grid = self.grid if grid is None else grid
+        params = self.params if coef is None else dict(self.params, coef=coef)
+        B, rows = x.shape[0], self.inference_rows
+        out = None
+        for start in range(0, B, rows):
+            xb = x[start:start + rows]                         # (b, I)
+            y, _ = forward(xb, params, grid, self.k, self.base_fun, self.mask, cache=False)
+            if self.symbolic is not None:
+                y = y + self.symbolic.forward(xb, cache=False)  # (b, O)
+            if B <= rows:
+                return y
+            if out is None:
+                out = np.empty((B, y.shape[1]), dtype=y.dtype)   # (B, O)
+            out[start:start + rows] = y
+        return out
 
     def backward(self, dy, input_grad=True, check=True):
         """Fill ``self.grads`` from ``dy = dL/dy`` ``(B, O)`` and return ``dL/dx`` ``(B, I)``.
@@ -440,16 +540,27 @@ class KANLayer:
         See :func:`backward` for the formulas. ``input_grad=False`` returns None
         instead of ``dL/dx`` and skips its cost. ``check=False`` skips checking
         ``dy`` against the last forward pass (a model does so for the ``dy`` it
-        computed itself).
+        computed itself). Every check runs before any gradient is written: a
+        missing, stale or derivative-less cache raises ``RuntimeError``.
         """
         if check:
+            self.check_cache(input_grad)
             self._check_upstream(dy, (None, self.out_dim), "dy")
+        elif self.symbolic is not None and self.symbolic.cache is None:
+            self.check_cache(input_grad)
         dx, grads = backward(dy, self.cache, input_grad)
         self.grads.update(grads)        # same dict: optimizers hold a reference to it
         if self.symbolic is not None:
             dxs = self.symbolic.backward(dy, input_grad)       # fills self.symbolic.grads
             dx = dx + dxs if input_grad else None
         return dx
+
+    def check_cache(self, input_grad=True):
+        """Raise ``RuntimeError`` unless :meth:`backward` can run on ``self.cache`` (see :func:`check_cache`)."""
+        check_cache(self.cache, input_grad)
+        if self.symbolic is not None and self.symbolic.cache is None:
+            raise RuntimeError("backward needs a previous forward(x) of the layer's symbolic edges "
+                               "(fix_symbolic cleared it): run forward(x) again")
 
     def activations(self, x=None, symbolic=True):
         """Per-edge values ``phi_ij(x_i)``, shape ``(B, I, O)``.
@@ -461,7 +572,8 @@ class KANLayer:
         if x is not None:
             self.forward(x)
         if self.cache is None:
-            raise RuntimeError("activations() without x needs a previous forward(x)")
+            raise RuntimeError("activations() without x needs a previous forward(x) "
+                               "(layer(x) is inference and keeps no cache)")
         A = activations(self.cache)                            # (B, I, O)
         if symbolic and self.symbolic is not None:
             A = A + self.symbolic.activations()                # symbolic edges' values
@@ -476,6 +588,7 @@ class KANLayer:
         ``dA`` is the gradient with respect to the spline edges alone
         (``activations(symbolic=False)``), and the formula edges get none.
         """
+        self.check_cache(input_grad)
         self._check_upstream(dA, (None, self.in_dim, self.out_dim), "dA")
         dx, grads = activations_backward(dA, self.cache, input_grad)
         for key, g in grads.items():
@@ -487,7 +600,7 @@ class KANLayer:
 
     def _check_upstream(self, d, shape, name):
         if self.cache is None:
-            raise RuntimeError("backward needs a previous forward(x) with need_grad=True")
+            check_cache(None)
         B = self.cache["x"].shape[0]
         expected = tuple(B if s is None else s for s in shape)
         if np.shape(d) != expected:
@@ -524,50 +637,62 @@ class KANLayer:
         points coincide (many equal samples with ``grid_eps = 0``) falls back
         to the uniform grid, so knots always stay strictly increasing.
         """
-        x = self._input(x)
+        grid, coef = self._regrid(self._input(x), grid_eps)   # computed first: an error changes nothing
+        with atomic():
+            self._set_grid(grid, coef)
+
+    def _regrid(self, x, grid_eps):
+        """The ``(grid, coef)`` that :meth:`update_grid` would set, from checked samples ``x``; changes nothing."""
         if x.shape[0] < 2:
             raise ValueError(f"x must have at least 2 samples to update the grid, got {x.shape[0]}")
-        grid_eps = float(grid_eps)
-        if not 0.0 <= grid_eps <= 1.0:
-            raise ValueError(f"grid_eps must be in [0, 1], got {grid_eps}")
-        old_values = self.spline_values(x)                                    # (B, I, O)
+        grid_eps = check_grid_eps(grid_eps)
+        old_values = bspline.evaluate(x, self.grid, self.coef, self.k)       # (B, I, O)
         new_grid = samples_grid(x, self.G, self.k, grid_eps, self.grid)       # (I, G + 2k + 1)
-        self.params["coef"] = bspline.fit_coef(x, old_values, new_grid, self.k).astype(self.dtype)
-        self.grid = new_grid.astype(self.dtype)
-        self.cache = None
+        grid = new_grid.astype(self.dtype)
+        if not (np.isfinite(grid).all() and np.all(np.diff(grid, axis=1) > 0)):
+            raise ValueError(f"x spans [{x.min():.3g}, {x.max():.3g}]: the knots placed from it are "
+                             f"not finite and increasing in {np.dtype(self.dtype).name}")
+        coef = bspline.fit_coef(x, old_values, new_grid, self.k).astype(self.dtype)
+        if not np.isfinite(coef).all():
+            raise ValueError(f"x spans [{x.min():.3g}, {x.max():.3g}]: the refit coefficients "
+                             f"overflow {np.dtype(self.dtype).name}")
+        return grid, coef
+
+    def _set_grid(self, grid, coef):
+        """Install a new grid and its coefficients (new arrays: nothing is written in place)."""
+        self.grid = grid
+        self.params["coef"] = coef
+        self.cache = None                   # it described the old grid
 
     def resized(self, new_grid, x=None, grid_eps=0.02):
         """A copy of this layer with ``new_grid`` intervals whose splines fit the old ones.
 
         Without samples, the new knots are uniform on the old base interval
-        and the fit uses ``20 (G' + k)`` points spread uniformly over it. When
-        every old knot is a new knot (uniform ``G -> m G``) the old spline lies
-        in the new space and the fit is exact up to round-off there.
+        and the fit uses ``20 (G' + k)`` points spread uniformly over it, solved
+        through the banded normal equations (:mod:`numpykan.splines.banded`:
+        work linear in ``G'``). When every old knot is a new knot (uniform
+        ``G -> m G``) the old spline lies in the new space and the fit is exact
+        up to round-off there.
 
         With samples ``x`` ``(B, I)``, the new knots are placed from the samples
         as in :meth:`update_grid` (with ``grid_eps``) and the fit uses the
-        samples, so the new splines match the old ones where the data are.
+        samples (a pseudo-inverse, :func:`numpykan.bspline.fit_coef`), so the
+        new splines match the old ones where the data are. This layer is not
+        changed.
         """
         G2 = _check_int(new_grid, "new_grid", 1)
         k = self.k
         if x is None:
-            lo, hi = self.grid[:, k], self.grid[:, -k - 1]                    # (I,), (I,)
-            u = np.linspace(0.0, 1.0, 20 * (G2 + k))[:, None]                # (n, 1)
-            x = lo[None, :] + u * (hi - lo)[None, :]                         # (n, I)
-            j = np.arange(-k, G2 + k + 1) / G2                                # (G' + 2k + 1,)
-            grid = lo[:, None] + (hi - lo)[:, None] * j[None, :]              # (I, G' + 2k + 1)
+            grid, coef = self._uniform_refit(G2)
         else:
             x = self._input(x)
-            grid = samples_grid(x, G2, k, float(grid_eps), self.grid)         # (I, G' + 2k + 1)
-        old_values = self.spline_values(x)                                    # (B, I, O)
+            grid = samples_grid(x, G2, k, check_grid_eps(grid_eps), self.grid)  # (I, G' + 2k + 1)
+            old_values = bspline.evaluate(x, self.grid, self.coef, k)         # (B, I, O)
+            coef = bspline.fit_coef(x, old_values, grid, k)                   # (I, O, G' + k)
         new = KANLayer.__new__(KANLayer)
         new.k, new.base_fun, new.dtype = k, self.base_fun, self.dtype
         new.grid = grid.astype(self.dtype)
-        new.params = {
-            "coef": bspline.fit_coef(x, old_values, grid, k).astype(self.dtype),
-            "w_b": self.w_b.copy(),
-            "w_s": self.w_s.copy(),
-        }
+        new.params = {"coef": coef.astype(self.dtype), "w_b": self.w_b.copy(), "w_s": self.w_s.copy()}
         new.frozen = self.frozen
         new.grads = _fresh_grads(new.params, new.frozen)
         new.mask = self.mask.copy()
@@ -575,6 +700,36 @@ class KANLayer:
         if self.symbolic is not None:                                         # formulas carry over
             new.symbolic = self.symbolic.subset(np.arange(self.in_dim), np.arange(self.out_dim))
         return new
+
+    def _uniform_refit(self, G2):
+        """Knots ``(I, G' + 2k + 1)`` uniform on each old base interval and the refit ``coef`` ``(I, O, G' + k)``.
+
+        Input ``i``'s points ``lo_i + u (hi_i - lo_i)`` and knots
+        ``lo_i + j (hi_i - lo_i) / G'`` are one affine image of the shared
+        ``u`` (``20 (G' + k)`` points in ``[0, 1]``) and ``j / G'``, and
+        B-splines do not change under such a map: one banded factorization
+        serves every input and output (:func:`numpykan.splines.banded.fit_shared_points`).
+        """
+        k, I, O = self.k, self.in_dim, self.out_dim
+        lo = self.grid[:, k].astype(np.float64)                               # (I,)
+        hi = self.grid[:, -k - 1].astype(np.float64)                          # (I,)
+        u = np.linspace(0.0, 1.0, 20 * (G2 + k))                              # (n,)
+        j = np.arange(-k, G2 + k + 1) / G2                                    # (G' + 2k + 1,)
+        grid = lo[:, None] + (hi - lo)[:, None] * j[None, :]                  # (I, G' + 2k + 1)
+        old_grid, old_coef = self.grid.astype(np.float64), self.coef.astype(np.float64)
+        per_block = max(1, (1 << 22) // (u.size * O))                         # inputs per block: ~32 MB
+
+        def values_at():                                                      # the old splines at the points
+            for i0 in range(0, I, per_block):
+                rows = slice(i0, i0 + per_block)
+                x = lo[None, rows] + u[:, None] * (hi - lo)[None, rows]      # (n, b)
+                y = bspline.evaluate(x, old_grid[rows], old_coef[rows], k)   # (n, b, O)
+                yield rows, y.reshape(u.size, -1)                             # (n, b O)
+
+        coef = np.empty((I, O, G2 + k))                                       # (I, O, G' + k)
+        for rows, c in banded.fit_shared_points(u, j, k, values_at):          # c: (G' + k, b O)
+            coef[rows] = c.reshape(G2 + k, -1, O).transpose(1, 2, 0)
+        return grid, coef
 
     def subset(self, rows, cols):
         """A copy keeping inputs ``rows`` and outputs ``cols`` (index arrays); same edges, same functions."""
@@ -624,6 +779,14 @@ def _fresh_grads(params, frozen, grads=None):
     for key, v in params.items():
         grads[key] = None if key in frozen else np.zeros_like(v)
     return grads
+
+
+def check_grid_eps(grid_eps, name="grid_eps"):
+    """``grid_eps`` as a float in ``[0, 1]``, or a ``TypeError``/``ValueError`` naming it."""
+    value = check_real(grid_eps, name)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return value
 
 
 def _check_dtype(dtype):

@@ -39,11 +39,19 @@ class DenseLayer:
         self.activation = activation
         self.cache = None
 
-    def forward(self, x, need_grad=True, check=False):
+    def forward(self, x, *, cache=True, check=False):
+        """``act(x @ W + b)``; ``cache`` as in :mod:`numpykan.layer` (``False``: the old cache stays)."""
         act, _ = _ACTIVATIONS[self.activation]
         z = x @ self.params["W"] + self.params["b"]            # (B, I) x (I, O) -> (B, O)
-        self.cache = (x, z) if need_grad else None
+        if cache:
+            self.cache = (x, z)
         return act(z)                                          # (B, O)
+
+    def check_cache(self, input_grad=True):
+        """Raise ``RuntimeError`` unless :meth:`backward` has a cache to run on."""
+        if self.cache is None:
+            raise RuntimeError("backward needs the cache of a previous forward(x) (model(x) and "
+                               "predict are inference and keep none)")
 
     def backward(self, dy, input_grad=True):
         """``dz = dy * act'(z)``; ``dW = x.T @ dz``; ``db = sum_b dz``; ``dx = dz @ W.T`` (None if not ``input_grad``)."""
@@ -94,15 +102,20 @@ class MLP(Network):
         return (f"MLP(width={self.width}, activation={self.config['activation']!r}, "
                 f"parameters={self.num_parameters()})")
 
-    def forward(self, x, check=True):
-        """Output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; ``check=False`` skips validating ``x``."""
+    def forward(self, x, *, cache=True, check=True):
+        """Output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; the flags as in :mod:`numpykan.layer`.
+
+        ``cache=False`` is inference (``model(x)``); ``check=False`` skips validating ``x``.
+        """
         h = self._input(x) if check else x
         for layer in self.layers:
-            h = layer.forward(h)
+            h = layer.forward(h, cache=cache)
         return h
 
     def backward(self, dy, input_grad=True):
         """Backpropagate ``dy = dL/dout``; return ``dL/dx`` (None if not ``input_grad``)."""
+        for layer in self.layers:                              # every check before any write
+            layer.check_cache(input_grad)
         d = dy
         for l in reversed(range(len(self.layers))):
             d = self.layers[l].backward(d, input_grad or l > 0)

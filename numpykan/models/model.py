@@ -15,10 +15,11 @@ from ..training.losses import get_loss
 from ..training.regmetrics import apply_to_layer as apply_reg_grad
 from ..training.regmetrics import check_metric, layer_regularization
 from ..training.regularization import edge_norms
+from ..training.transaction import atomic
 from ..validation import check_nonnegative
 from . import checkpoint
 from .init import check_base_init
-from .layer import KANLayer, _check_dtype
+from .layer import KANLayer, _check_dtype, check_grid_eps
 from .network import Network, check_output, check_target
 
 __all__ = ["KAN"]
@@ -28,6 +29,18 @@ def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def _check_reg_grad(layer, d):
+    """Shapes of one layer's ``dA`` entry (an array ``dL/dA`` or a ``RegGrad``), before anything is written."""
+    if isinstance(d, np.ndarray):
+        layer._check_upstream(d, (None, layer.in_dim, layer.out_dim), "dA")
+        return
+    for piece, shape in (("A", (None, layer.in_dim, layer.out_dim)), ("x", (None, layer.in_dim)),
+                         ("coef", layer.coef.shape)):
+        value = getattr(d, piece, None)
+        if value is not None:
+            layer._check_upstream(value, shape, f"dA.{piece}")
 
 
 def _check_width(width):
@@ -118,13 +131,18 @@ class KAN(Network):
                 f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
 
     # -- forward and backward ---------------------------------------------------
-    def forward(self, x, input_grad=True, check=True):
+    def forward(self, x, *, cache=True, input_grad=True, check=True):
         """Model output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; every layer caches.
 
-        ``input_grad=False`` lets the first layer skip what only ``dL/dx`` needs;
-        the following :meth:`backward` must then have ``input_grad=False`` too.
-        ``check=False`` skips validating ``x`` (for callers that just did).
+        The flags are those of :mod:`numpykan.layer`: ``cache=False`` is
+        inference (what ``model(x)`` and :meth:`predict` do: no cache kept, the
+        last caches left as they were); ``input_grad=False`` lets the first
+        layer skip what only ``dL/dx`` needs, so the following :meth:`backward`
+        must have ``input_grad=False`` too; ``check=False`` skips validating
+        ``x`` (for callers that just did).
         """
+        if not cache:
+            return self.predict(x) if check else self._predict(x)
         h = self._input(x) if check else x
         for l, layer in enumerate(self.layers):
             h = layer.forward(h, check=False, input_grad=input_grad or l > 0)   # (B, width[l+1])
@@ -143,12 +161,35 @@ class KAN(Network):
 
         With ``input_grad=False`` the first layer fills its parameter gradients
         only, and None is returned (training needs no ``dL/dx`` of the data).
+
+        Raises
+        ------
+        RuntimeError
+            If a layer's cache is missing (no :meth:`forward` yet: ``model(x)``
+            keeps none), stale, or lacks what ``input_grad`` needs; ``ValueError``
+            if ``dy`` or a ``dA`` has the wrong shape. Both before any
+            gradient is written.
         """
+        for l, layer in enumerate(self.layers):                # every check before any write
+            c = layer.cache
+            if (c is None or c["generation"] != c["ws"].generation
+                    or (c["lb"].derivs is None and (input_grad or l > 0))
+                    or (layer.symbolic is not None and layer.symbolic.cache is None)):
+                layer.check_cache(input_grad or l > 0)         # raises, saying why
+        last = self.layers[-1]
+        last._check_upstream(dy, (None, last.out_dim), "dy")
+        if dA is not None:
+            if len(dA) != len(self.layers):
+                raise ValueError(f"dA must hold one entry (an array, a RegGrad or None) per layer, {len(self.layers)}, "
+                                 f"got {len(dA)}")
+            for layer, d in zip(self.layers, dA):
+                if d is not None:
+                    _check_reg_grad(layer, d)
         d = dy
         for l in reversed(range(len(self.layers))):
             layer = self.layers[l]
             want = input_grad or l > 0
-            dx = layer.backward(d, want, check=d is dy)        # (B, width[l]) or None; check the caller's dy
+            dx = layer.backward(d, want, check=False)          # (B, width[l]) or None
             if dA is not None and dA[l] is not None:
                 dxa = apply_reg_grad(layer, dA[l], want)       # regularizer's share
                 dx = (dx if dxa is None else dx + dxa) if want else None
@@ -223,7 +264,7 @@ class KAN(Network):
         reg_metric = check_metric(reg_metric)
         lamb_coef = check_nonnegative(lamb_coef, "lamb_coef")
         lamb_coefdiff = check_nonnegative(lamb_coefdiff, "lamb_coefdiff")
-        out = self.forward(x, input_grad, check=False)         # (B, width[-1]); x checked above
+        out = self.forward(x, input_grad=input_grad, check=False)   # (B, width[-1]); x checked above
         check_output(out)
         value, dout = fn(out, y)
         reg, dA = 0.0, None
@@ -255,14 +296,25 @@ class KAN(Network):
     def update_grid(self, x, grid_eps=None):
         """Grid update from samples, layer by layer (see :meth:`KANLayer.update_grid`).
 
-        Layer ``l`` is updated from its input, which is recomputed after layer
-        ``l - 1`` changed; each refit keeps the layer's function at the samples.
+        Layer ``l`` is updated from its input, which is recomputed with the
+        updated layer ``l - 1``; each refit keeps the layer's function at the
+        samples. Every layer's new grid and coefficients are computed first
+        and then set together, so an error (samples that overflow in a later
+        layer, say) or a Ctrl-C leaves every layer as it was.
         """
-        grid_eps = self.grid_eps if grid_eps is None else grid_eps
+        grid_eps = self.grid_eps if grid_eps is None else check_grid_eps(grid_eps)
         h = self._input(x)
+        new = []
         for layer in self.layers:
-            layer.update_grid(h, grid_eps)
-            h = layer.forward(h, need_grad=False, check=False)
+            grid, coef = layer._regrid(h, grid_eps)                 # nothing set yet
+            new.append((layer, grid, coef))
+            h = layer._infer(h, grid=grid, coef=coef)              # (B, O_l) with the new grid
+            if not np.isfinite(h).all():
+                raise ValueError(f"x makes the input of layer {len(new)} non-finite: the grid "
+                                 "update cannot place its knots; no layer was changed")
+        with atomic():
+            for layer, grid, coef in new:
+                layer._set_grid(grid, coef)
 
     def update_grid_from_samples(self, x, grid_eps=None):
         """pykan's name for :meth:`update_grid`, kept for code written for pykan."""
@@ -274,7 +326,8 @@ class KAN(Network):
         Each layer's splines are refit by least squares to the old ones: with
         samples ``x`` (propagated through the model) on knots placed from the
         samples, else on uniform knots over each old base interval; see
-        :meth:`KANLayer.resized`.
+        :meth:`KANLayer.resized`. This model is not changed (its caches
+        included, so a later ``prune()`` still sees its last forward pass).
         """
         new = KAN.__new__(KAN)
         new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
@@ -285,7 +338,7 @@ class KAN(Network):
         for layer in self.layers:
             new.layers.append(layer.resized(new_grid, h, self.grid_eps))
             if h is not None:
-                h = layer.forward(h, need_grad=False)
+                h = layer._infer(h)                                 # no cache touched
         return new
 
     # -- importance and pruning ---------------------------------------------------------

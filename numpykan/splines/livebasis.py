@@ -39,10 +39,17 @@ class Workspace:
     ``"scratch"`` holds nothing from one call to the next: any function may
     use it inside its own body (so one buffer serves them all).
     ``Workspace(reuse=False)`` hands out fresh arrays (what public callers get).
+
+    ``generation`` counts the passes that wrote into the workspace: a layer's
+    forward pass increments it and stores the value in its cache, and
+    backward refuses a cache whose number is no longer current, whose
+    arrays a later pass has overwritten (one int compare; see
+    :mod:`numpykan.layer`).
     """
 
     def __init__(self, reuse=True):
         self.reuse = reuse
+        self.generation = 0
         self._arrays = {}                                      # name -> 1-D buffer
         self._views = {}                                       # (name, shape, dtype) -> view of it
         self._fixed = {}                                       # name -> (shape, array)

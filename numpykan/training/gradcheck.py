@@ -652,5 +652,5 @@ def _knot_notes(model, x, tol, loss):
                              f"{dist[b, i]:.1e}); a degree-{k} spline is only C^{k - 1} at a knot "
                              f"and this check needs phi^({order + 1}) continuous (k >= {need}): "
                              f"{verdict}")
-        h = layer.forward(h, need_grad=False, check=False)
+        h = layer.forward(h, cache=False, check=False)
     return notes

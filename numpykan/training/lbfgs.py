@@ -13,8 +13,9 @@ import numpy as np
 
 from ..validation import check_nonnegative as _check_nonnegative, check_positive as _check_positive
 from .protocol import check_groups as _check_groups
+from .transaction import atomic
 
-__all__ = ["LBFGS"]
+__all__ = ["LBFGS", "LBFGSSnapshot"]
 
 
 def _cubic_min(t1, f1, d1, t2, f2, d2, lo, hi):
@@ -327,8 +328,49 @@ class LBFGS:
             f, g = self._evaluate(closure, x)
         return f
 
+    def snapshot(self, into=None, copy=True):
+        """The curvature pairs and counters, to put back with :meth:`restore`.
+
+        Nothing is copied: the ``(s, y)`` arrays are never written into (each
+        iteration makes new ones), so the snapshot keeps the lists' items by
+        reference. ``into`` and ``copy`` are accepted for the protocol of :func:`numpykan.fit`.
+        """
+        return LBFGSSnapshot(self, {key: list(v) if isinstance(v, list) else v
+                                    for key, v in self.state.items()},
+                             self.__dict__.get("_last_x"))
+
+    def restore(self, snapshot):
+        """Put the pairs and counters back exactly as :meth:`snapshot` found them.
+
+        Raises
+        ------
+        ValueError
+            If the snapshot was taken of another optimizer.
+        """
+        if not isinstance(snapshot, LBFGSSnapshot) or snapshot.owner is not self:
+            raise ValueError("snapshot must come from this optimizer's snapshot()")
+        saved = {key: list(v) if isinstance(v, list) else v for key, v in snapshot.state.items()}
+        with atomic():                                         # Ctrl-C cannot cut it in two
+            self.state.clear()
+            self.state.update(saved)
+            if snapshot.last_x is None:
+                self.__dict__.pop("_last_x", None)
+            else:
+                self._last_x = snapshot.last_x
+
     def zero_grad(self):
         """Set every gradient to zeros of its parameter's shape."""
         for params, grads in self.groups:
             for key, p in params.items():
                 grads[key] = np.zeros_like(p)
+
+
+class LBFGSSnapshot:
+    """What :meth:`LBFGS.restore` needs: the state dict (lists copied) and the last point."""
+
+    def __init__(self, owner, state, last_x):
+        self.owner, self.state, self.last_x = owner, state, last_x
+
+    def finite(self):
+        """Always True: only accepted, finite points enter the pairs."""
+        return True

@@ -19,7 +19,7 @@ Examples
 
 import numpy as np
 
-__all__ = ["mse", "cross_entropy", "accuracy", "get_loss"]
+__all__ = ["mse", "cross_entropy", "accuracy", "get_loss", "user_loss", "loss_name"]
 
 
 # --------------------------------------------------------------------------- #
@@ -248,13 +248,84 @@ _LOSSES = {"mse": mse, "ce": cross_entropy, "cross_entropy": cross_entropy}
 _UNCHECKED = {mse: _mse, cross_entropy: _cross_entropy}
 
 
+def user_loss(fn):
+    """Wrap a user's loss ``fn(y_pred, y) -> (value, dL/dy_pred)`` so that what it returns is checked.
+
+    The wrapper returns ``(value, grad)`` with ``value`` a Python float and
+    ``grad`` an array of ``y_pred``'s shape and dtype. It raises
+
+    - ``TypeError`` if ``fn`` does not return a pair, the value is not a real
+      number (a 0-d or one-element real array counts), or the gradient is
+      not real numeric (complex, bool, object, strings);
+    - ``ValueError`` if the gradient's shape differs from ``y_pred``'s;
+    - ``FloatingPointError`` if the value or the gradient is not finite (in
+      :func:`numpykan.fit` that stops the run like any non-finite loss).
+
+    Examples
+    --------
+    >>> def mae(pred, y):                     # mean absolute error and its (sub)gradient
+    ...     return float(np.mean(np.abs(pred - y))), np.sign(pred - y) / pred.size
+    >>> value, grad = user_loss(mae)(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
+    >>> value, grad.ravel().tolist()
+    (1.5, [0.5, 0.5])
+    >>> user_loss(lambda p, y: 0.0)(np.zeros((2, 1)), np.zeros((2, 1)))
+    Traceback (most recent call last):
+    ...
+    TypeError: loss <lambda>(y_pred, y) must return a pair (value, dL/dy_pred), got float
+    """
+    name = getattr(fn, "__name__", type(fn).__name__)
+    what = f"loss {name}(y_pred, y)"
+
+    def checked_loss(pred, target):
+        out = fn(pred, target)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError(f"{what} must return a pair (value, dL/dy_pred), got {type(out).__name__}")
+        value, grad = out
+        v = np.asarray(value)
+        if v.size != 1 or v.dtype.kind not in "fiu":
+            raise TypeError(f"{what}: the value must be a real number, got {type(value).__name__} "
+                            f"of dtype {v.dtype} and shape {v.shape}")
+        value = float(v.reshape(()))
+        grad = np.asarray(grad)
+        if grad.dtype.kind not in "fiu":
+            raise TypeError(f"{what}: dL/dy_pred must be a real numeric array, got dtype {grad.dtype}")
+        if grad.shape != pred.shape:
+            raise ValueError(f"{what}: dL/dy_pred must have the shape of y_pred {pred.shape}, "
+                             f"got {grad.shape}")
+        grad = grad.astype(pred.dtype, copy=False)
+        if not np.isfinite(value):
+            raise FloatingPointError(f"{what} returned the non-finite value {value}")
+        if not np.isfinite(grad).all():
+            raise FloatingPointError(f"{what} returned a non-finite dL/dy_pred "
+                                     f"({int((~np.isfinite(grad)).sum())} values)")
+        return value, grad
+
+    checked_loss.__name__ = name
+    checked_loss.user_fn = fn
+    return checked_loss
+
+
+def loss_name(loss):
+    """A short name for ``loss`` (progress lines, messages): ``"mse"``, ``"ce"`` or the function's name."""
+    if isinstance(loss, str):
+        return "ce" if _takes_labels(loss) else loss.lower()
+    if loss is mse or loss is cross_entropy:
+        return "mse" if loss is mse else "ce"
+    return getattr(loss, "__name__", "loss")
+
+
 def get_loss(name, checked=True):
-    """Return the loss function called ``name``.
+    """Return the loss function called ``name``, or a checked wrapper of a callable loss.
 
     Parameters
     ----------
-    name : str
-        ``"mse"``, or ``"ce"`` / ``"cross_entropy"`` (case-insensitive).
+    name : str or callable
+        ``"mse"``, or ``"ce"`` / ``"cross_entropy"`` (case-insensitive); or a
+        function ``loss(y_pred, y) -> (value, dL/dy_pred)``, which is wrapped
+        by :func:`user_loss` so that what it returns is checked (whatever
+        ``checked`` says: numpykan cannot know what a user's function
+        returns). :func:`mse` and :func:`cross_entropy` themselves are read
+        as their names.
     checked : bool, default True
         ``False`` returns the same computation without input validation, for
         callers that validated the targets and outputs already (a model's
@@ -268,7 +339,7 @@ def get_loss(name, checked=True):
     Raises
     ------
     TypeError
-        If ``name`` is not a string.
+        If ``name`` is neither a string nor callable.
     ValueError
         If ``name`` is not one of the valid names.
 
@@ -277,8 +348,13 @@ def get_loss(name, checked=True):
     >>> get_loss("CE").__name__
     'cross_entropy'
     """
+    if name is mse or name is cross_entropy:
+        return name if checked else _UNCHECKED[name]
+    if callable(name) and not isinstance(name, str):
+        return name if getattr(name, "user_fn", None) is not None else user_loss(name)
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {type(name).__name__}")
+        raise TypeError(f"loss must be a name ('mse', 'ce') or a callable loss(y_pred, y) -> "
+                        f"(value, dL/dy_pred), got {type(name).__name__}")
     try:
         fn = _LOSSES[name.lower()]
     except KeyError:
@@ -289,5 +365,5 @@ def get_loss(name, checked=True):
 
 def _takes_labels(name):
     """True if the loss ``name`` (any case, as :func:`get_loss` reads it) takes integer
-    class labels, False if it takes targets shaped like the output."""
+    class labels, False if it takes targets shaped like the output (or is a callable)."""
     return get_loss(name) is cross_entropy

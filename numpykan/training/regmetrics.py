@@ -295,7 +295,7 @@ def layer_regularization(layer, reg_metric, lamb_l1=1.0, lamb_entropy=2.0, lamb_
     Parameters
     ----------
     layer : KANLayer
-        With the cache of a forward pass (``need_grad=True``).
+        With the cache of a forward pass (``forward(x)``; ``layer(x)`` keeps none).
     reg_metric : str
         One of :data:`METRICS` (checked by :func:`check_metric`).
     lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff : float
