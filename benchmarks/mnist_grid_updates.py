@@ -36,7 +36,7 @@ def trace(data, seed, batch=64, lr=1e-3, grid_eps=0.02, n_test=2000):
     opt = get_optimizer("AdamW", model.parameters(), lr=lr, weight_decay=1e-2)
     x_test, y_test = data["test_input"][:n_test], data["test_label"][:n_test]
     layer0 = model.layers[0]
-    refit = layer0.update_grid
+    refit = model.update_grid                         # layer 0's input is the model's input
     rows = []
 
     def logged_update(x, eps=grid_eps):
@@ -55,7 +55,7 @@ def trace(data, seed, batch=64, lr=1e-3, grid_eps=0.02, n_test=2000):
                      "distinct": int(len(np.unique(xs[:, worst]))),
                      "knots": grid[layer0.k:-layer0.k], "sv": (sv.max(), sv.min())})
 
-    layer0.update_grid = logged_update                # an instance attribute: this model only
+    model.update_grid = logged_update                 # an instance attribute: this model only
     spe = -(-len(data["train_input"]) // batch)                            # steps per epoch
     steps = sorted(nk.train.grid_update_steps(True, 10, 0, spe))          # as reproduce mnist
 
