@@ -182,13 +182,15 @@ def check_base(base_fun, arg="base_fun"):
     funcs = _callables(base_fun, arg)
     x, e = _PROBE, 1e-5
     for q, f in enumerate(funcs):
-        v = np.asarray(f(x))
+        with np.errstate(all="ignore"):                        # a NaN is reported below, by name
+            v = np.asarray(f(x))
         if v.shape != x.shape or not np.all(np.isfinite(v)):
             raise ValueError(f"{arg}: {_LABELS[q]} must map an array to finite values of the "
                              f"same shape; at x = {x.tolist()} it gave {v!r}")
         if q == 0:
             continue
-        fd = (np.asarray(funcs[q - 1](x + e)) - np.asarray(funcs[q - 1](x - e))) / (2 * e)
+        with np.errstate(all="ignore"):
+            fd = (np.asarray(funcs[q - 1](x + e)) - np.asarray(funcs[q - 1](x - e))) / (2 * e)
         err = np.abs(v - fd) / (1.0 + np.abs(v))
         if not np.all(err <= 1e-5):
             w = int(np.argmax(err))
@@ -299,19 +301,20 @@ DERIVATIVES = {
 }
 
 
-def get_derivatives(name):
+def get_derivatives(name, arg="base_fun"):
     """The function ``(x, orders) -> [b^(q)(x) for q in orders]`` of a base function / activation.
 
     ``name`` is a name in :data:`DERIVATIVES`, a 4-tuple ``(f, f1, f2, f3)``,
     or a pair ``(f, f')``, whose function serves orders 0 and 1 and raises
-    :class:`MissingDerivativeError` for orders 2 and 3.
+    :class:`MissingDerivativeError` for orders 2 and 3 (``arg`` names the
+    argument in its message: ``"activation"`` for an MLP).
     """
     if isinstance(name, str):
         if name not in DERIVATIVES:
             raise ValueError(f"no derivatives up to order 3 are known for {name!r}; known: "
                              f"{sorted(DERIVATIVES)}")
         return DERIVATIVES[name]
-    funcs = _callables(name, "base_fun")
+    funcs = _callables(name, arg)
 
     def derivatives(x, orders=(0, 1, 2, 3)):
         out = []
@@ -319,11 +322,11 @@ def get_derivatives(name):
             _check_q(q)
             if q >= len(funcs):
                 raise MissingDerivativeError(
-                    f"this needs the base function's derivative of order {q}, but base_fun is the "
+                    f"this needs the base function's derivative of order {q}, but {arg} is the "
                     f"pair {base_name(funcs)} = (f, f'), which gives f and f' only: jacobian works, "
                     f"while hessian_diag, laplacian and the gradients of losses on input "
                     f"derivatives (DerivativeLoss) need f'' and f'''; build the model with "
-                    f"base_fun=(f, f1, f2, f3), f and its first three derivatives")
+                    f"{arg}=(f, f1, f2, f3), f and its first three derivatives")
             out.append(np.asarray(funcs[q](x), dtype=x.dtype))
         return out
 
