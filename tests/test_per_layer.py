@@ -140,3 +140,25 @@ def test_a_per_layer_model_trains_with_grid_updates():
     h = model.fit(data, steps=60, lr=1e-2, log=60, verbose=False)
     assert h["train_loss"][-1] < 0.5 * float(np.var(data["train_label"]))
     assert [(la.G, la.k) for la in model.layers] == [(5, 3), (3, 2)]
+
+
+def test_input_derivatives_of_a_per_layer_model():
+    model = KAN([2, 4, 1], grid=[4, 6], k=[3, 2], seed=4, base_fun="tanh")
+    rng = np.random.default_rng(5)
+    for layer in model.layers:
+        layer.params["coef"][...] = rng.normal(0, 0.5, layer.coef.shape)
+    x = rng.uniform(-0.9, 0.9, (40, 2))
+    h, keep = x, np.ones(len(x), bool)                         # every layer input off the knots
+    for layer in model.layers:
+        keep &= np.min(np.abs(h[:, :, None] - layer.grid[None]), axis=2).min(axis=1) > 1e-3
+        h = layer(h)
+    x, e = x[keep][:8], 1e-6
+    J, H = model.jacobian(x), model.hessian_diag(x)            # (B, 1, 2)
+    for d in range(2):
+        dx = np.zeros_like(x)
+        dx[:, d] = e
+        J_fd = (model.predict(x + dx) - model.predict(x - dx)) / (2 * e)
+        H_fd = (model.jacobian(x + dx)[:, :, d] - model.jacobian(x - dx)[:, :, d]) / (2 * e)
+        np.testing.assert_allclose(J[:, :, d], J_fd, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(H[:, :, d], H_fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(model.laplacian(x), H.sum(axis=2), rtol=1e-15)
