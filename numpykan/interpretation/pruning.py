@@ -137,35 +137,35 @@ def _mask_edges(model, small):
             layer.cache = None
 
 
-def prune_nodes(model, node_th=1e-2, x=None, by="attribution"):
-    """A new model without the hidden nodes whose score is at most ``node_th`` (pykan's ``prune_node``).
+def prune_nodes(model, threshold=1e-2, x=None, by="attribution"):
+    """A new model without the hidden nodes whose score is at most ``threshold`` (pykan's ``prune_node``).
 
     The new model has run a forward pass on the samples (``x`` or the last
     forward pass's), so ``prune_edges`` or ``attribute`` without ``x`` can follow.
     """
-    node_th = _check_threshold(node_th, "node_th")
+    threshold = _check_threshold(threshold, "threshold")
     by = check_by(by)
     x0 = _samples(model, x)
-    keep, _ = select_nodes(model, node_th, x, by)
+    keep, _ = select_nodes(model, threshold, x, by)
     new = subnetwork(model, keep)
     new.forward(x0, check=False)
     return new
 
 
-def prune_edges(model, edge_th=3e-2, x=None, by="attribution"):
-    """Mask, in place, the edges whose score is at most ``edge_th`` (pykan's ``prune_edge``).
+def prune_edges(model, threshold=3e-2, x=None, by="attribution"):
+    """Mask, in place, the edges whose score is at most ``threshold`` (pykan's ``prune_edge``).
 
-    ``by="attribution"``: ``edge_scores[l][i, j] <= edge_th``; ``"forward"``:
-    ``mean_b |phi_lij| < edge_th``. Formula edges are left alone (their spline
+    ``by="attribution"``: ``edge_scores[l][i, j] <= threshold``; ``"forward"``:
+    ``mean_b |phi_lij| < threshold``. Formula edges are left alone (their spline
     mask is 0 already). Returns the per-layer boolean arrays of newly masked edges.
     """
-    edge_th = _check_threshold(edge_th, "edge_th")
+    threshold = _check_threshold(threshold, "threshold")
     by = check_by(by)
     x0 = _samples(model, x)
     if by == "attribution":
-        small = [e <= edge_th for e in attribute(model, x).edge_scores]
+        small = [e <= threshold for e in attribute(model, x).edge_scores]
     else:
-        small = [n < edge_th for n in _forward_norms(model, x)]
+        small = [n < threshold for n in _forward_norms(model, x)]
     newly = [s & (layer.mask != 0) for s, layer in zip(small, model.layers)]
     _mask_edges(model, newly)
     model.forward(x0, check=False)                                # a fresh cache, new masks
