@@ -17,6 +17,11 @@ Two scores rank what to keep (``by``):
     (an incoming and an outgoing edge both large), and edges of the original
     network with ``n_lij < edge_th`` are masked.
 
+Attribution sees spreads, not means: an edge that is nearly constant but far
+from zero scores low, and masking or dropping it shifts the output by its mean
+(pykan's pruning does the same; the fine-tuning after a pruning absorbs it, and
+the paper's regularizer, which penalizes ``mean |phi|``, keeps such offsets small).
+
 Either way input and output nodes stay (:func:`prune_input` removes inputs),
 a layer where no hidden node passes keeps its best one, a masked edge is
 exactly zero and stays so through training, and every kept edge keeps its
