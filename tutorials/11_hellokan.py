@@ -32,9 +32,8 @@
 #    and explain why pykan's recipe needs the one switch `reg_metric="edge_forward_spline_n"`;
 # 4. finish the recipe: `refine`, `auto_symbolic`, and a formula checked against the truth.
 #
-# **Running time.** About 40 s in full mode on a 2-core machine (CPU time, measured with
-# one BLAS thread; about twice that in wall time on a shared machine), about 15 s with
-# `QUICK=1`. The recipe itself is the same in both modes; full mode compares more seeds.
+# **Running time.** About 35 s in full mode on a 2-core machine (CPU time, measured with
+# one BLAS thread; 95 s of wall time with the machine shared), about 15 s with `QUICK=1`. The recipe itself is the same in both modes; full mode compares more seeds.
 
 # %%
 import matplotlib.pyplot as plt
