@@ -183,8 +183,9 @@ def prune(model, node_th=1e-2, edge_th=3e-2, x=None, by="attribution"):
     pykan's ``prune`` for ``by="attribution"`` (:func:`prune_nodes`, then
     :func:`prune_edges` scored on the smaller network); with ``by="forward"``
     the paper's rule, the edge sizes of the original network deciding both
-    (see the module docstring). ``model`` is not changed, its caches included
-    (a forward pass on ``x`` caches, as :meth:`KAN.forward` does).
+    (see the module docstring). ``model``'s parameters and masks are not
+    changed; with ``x`` its caches become those of a forward pass on ``x``
+    (as pykan's ``get_act``), without ``x`` they are read only.
     """
     node_th = _check_threshold(node_th, "node_th")
     edge_th = _check_threshold(edge_th, "edge_th")

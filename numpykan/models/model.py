@@ -405,7 +405,11 @@ class KAN(Network):
         return prune_nodes(self, threshold, x, by)
 
     def prune_edge(self, threshold=3e-2, x=None, by="attribution"):
-        """pykan's ``prune_edge``: mask, in place, the edges scoring ``<= threshold``; see :func:`~numpykan.interpretation.pruning.prune_edges`."""
+        """pykan's ``prune_edge``: mask, in place, the edges scoring ``<= threshold``.
+
+        Returns the newly masked edges per layer (boolean ``(width[l], width[l+1])``);
+        see :func:`numpykan.interpretation.pruning.prune_edges`.
+        """
         from ..interpretation.pruning import prune_edges
         return prune_edges(self, threshold, x, by)
 
