@@ -88,6 +88,16 @@ class SymbolicFunction:
         ``1`` even, ``-1`` odd, ``0`` neither: lets :func:`canonical` make ``a > 0``.
     period : float or None
         ``f(u + period) = f(u)``; with ``antiperiodic``, ``f(u + period/2) = -f(u)``.
+    d2f, d3f : callable or None
+        ``f''`` and ``f'''``, needed only by the derivative models
+        (``model.jacobian`` / ``laplacian`` losses, :mod:`numpykan.derivative_layers`).
+    sympy : callable or None
+        ``sympy(sp, u) -> expression``, ``sp`` the sympy module, used by
+        ``symbolic_formula(sympy=True)``; None gives an undefined sympy function
+        called ``name``.
+
+    A function registered without a derivative has a ``df`` that raises
+    :class:`MissingDerivativeError` when called, and ``has_derivative`` False.
     """
 
     name: str
@@ -100,16 +110,57 @@ class SymbolicFunction:
     parity: int = 0
     period: float | None = None
     antiperiodic: bool = False
+    d2f: object = None
+    d3f: object = None
+    sympy: object = None
+
+    @property
+    def has_derivative(self):
+        """Whether ``df`` is a derivative (False: calling it raises :class:`MissingDerivativeError`)."""
+        return not isinstance(self.df, _NoDerivative)
 
 
-_EPS = 1e-4          # distance from the singularity used by 1/x, 1/x^2 and log
+class MissingDerivativeError(ValueError):
+    """A formula edge needs ``f'`` and its library entry has none.
+
+    Fitting, fixing, predicting and printing need only ``f``. Training through a
+    formula edge needs ``f'(a x + b)`` (it is in ``dL/da``, ``dL/db`` and
+    ``dL/dx``), and numpykan has no autograd to make it: register the function
+    again with ``df``.
+    """
+
+
+class _NoDerivative:
+    """The ``df`` of a function added without one: calling it raises :class:`MissingDerivativeError`."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, u):
+        raise MissingDerivativeError(
+            f"the symbolic function {self.name!r} was added without a derivative (df=None), but "
+            f"training through its formula edge needs f'(a x + b) for dL/da, dL/db and dL/dx; "
+            f"register it again with numpykan.symbolic.add_symbolic({self.name!r}, f, df, ...)")
+
+    def __repr__(self):
+        return f"<no derivative of {self.name!r}>"
+
+
+_EPS = 1e-4          # distance from the singularity used by 1/x^n, log and the |x|^p powers
 _TAN_MAX = math.pi / 2 - 1e-2
 _EXP_MAX = 50.0
+_ARC_MAX = 1.0 - 1e-4  # arcsin, arccos and arctanh clip their argument to |u| <= _ARC_MAX
 
 
 def _away(u):
     """``u`` pushed away from 0 to ``+-_EPS`` (``0`` goes to ``+_EPS``)."""
     return np.where(np.abs(u) < _EPS, np.where(u < 0, -_EPS, _EPS), u)
+
+
+def _far(u, value):
+    """``value(u)`` where ``|u| >= _EPS``, 0 inside (where the safe function is constant)."""
+    far = np.abs(u) >= _EPS
+    return np.where(far, value(np.where(far, u, 1.0)), 0.0)
 
 
 def _inv(u):
@@ -126,6 +177,36 @@ def _inv2(u):
 
 def _dinv2(u):
     return np.where(np.abs(u) < _EPS, 0.0, -2.0 / _away(u) ** 3)
+
+
+def _inv_power(n):
+    """``1/u^n`` on ``u`` pushed away from 0, and its derivatives ``q = 1, 2, 3``.
+
+    ``d^q/du^q u^-n = (-1)^q n (n+1) ... (n+q-1) u^-(n+q)``; 0 for ``|u| < _EPS``.
+    """
+    def deriv(q):
+        coef = (-1) ** q * math.prod(range(n, n + q))
+        return lambda u: _far(u, lambda v: coef * v ** float(-(n + q)))
+    return (lambda u: 1.0 / _away(u) ** n), deriv(1), deriv(2), deriv(3)
+
+
+def _abs_power(p):
+    """``|u|^p`` (``p < 0``: ``max(|u|, _EPS)^p``) and its derivatives ``q = 1, 2, 3``.
+
+    ``d^q/du^q |u|^p = p (p-1) ... (p-q+1) sgn(u)^q |u|^(p-q)``, exact where
+    ``p - q >= 0`` and 0 for ``|u| < _EPS`` otherwise (where it is singular at 0).
+    """
+    def deriv(q):
+        coef = math.prod(p - r for r in range(q))
+
+        def value(v):
+            return coef * np.sign(v) ** q * np.abs(v) ** (p - q)
+        if p - q >= 0:
+            return value
+        return lambda u: _far(u, value)
+    if p > 0:
+        return (lambda u: np.abs(u) ** p), deriv(1), deriv(2), deriv(3)
+    return (lambda u: np.maximum(np.abs(u), _EPS) ** p), deriv(1), deriv(2), deriv(3)
 
 
 def _sqrt(u):
@@ -169,43 +250,110 @@ def _dgauss(u):
     return -2.0 * u * np.exp(-u * u)
 
 
+def _inside(u, value):
+    """``value(u)`` where ``|u| <= _ARC_MAX``, 0 outside (where the clipped function is constant)."""
+    inside = np.abs(u) <= _ARC_MAX
+    return np.where(inside, value(np.where(inside, u, 0.0)), 0.0)
+
+
+def _arc(u):
+    """``u`` clipped to ``[-_ARC_MAX, _ARC_MAX]``."""
+    return np.clip(u, -_ARC_MAX, _ARC_MAX)
+
+
+# arcsin: f' = (1-u^2)^(-1/2), f'' = u (1-u^2)^(-3/2), f''' = (1 + 2u^2) (1-u^2)^(-5/2)
+_ARCSIN = (lambda u: np.arcsin(_arc(u)),
+           lambda u: _inside(u, lambda v: (1.0 - v * v) ** -0.5),
+           lambda u: _inside(u, lambda v: v * (1.0 - v * v) ** -1.5),
+           lambda u: _inside(u, lambda v: (1.0 + 2.0 * v * v) * (1.0 - v * v) ** -2.5))
+# arccos = pi/2 - arcsin: every derivative is minus arcsin's
+_ARCCOS = (lambda u: np.arccos(_arc(u)),) + tuple(
+    (lambda g: (lambda u: -g(u)))(g) for g in _ARCSIN[1:])
+# arctanh: f' = 1/(1-u^2), f'' = 2u/(1-u^2)^2, f''' = (2 + 6u^2)/(1-u^2)^3
+_ARCTANH = (lambda u: np.arctanh(_arc(u)),
+            lambda u: _inside(u, lambda v: 1.0 / (1.0 - v * v)),
+            lambda u: _inside(u, lambda v: 2.0 * v / (1.0 - v * v) ** 2),
+            lambda u: _inside(u, lambda v: (2.0 + 6.0 * v * v) / (1.0 - v * v) ** 3))
+
+
 SYMBOLIC_LIB = {}
 
 
-def add_symbolic(name, f, df, complexity, template, *, scale_free=False, shift_free=False,
-                 parity=0, period=None, antiperiodic=False):
-    """Register (or replace) a library function ``name``.
+def _check_callable(value, what, hint=""):
+    if value is not None and not callable(value):
+        raise TypeError(f"{what} must be a callable or None, got {type(value).__name__} "
+                        f"{value!r}{hint}")
+
+
+def add_symbolic(name, f, df=None, complexity=2, template=None, *, scale_free=False,
+                 shift_free=False, parity=0, period=None, antiperiodic=False, d2f=None,
+                 d3f=None, sympy=None):
+    """Register (or replace) a library function ``name`` (pykan's ``add_symbolic``).
 
     Parameters
     ----------
     name : str
         At most 16 characters (checkpoints store names as ``<U16``).
-    f, df : callable
-        Value and derivative, elementwise on float arrays.
+    f : callable
+        Value, elementwise on float arrays.
+    df : callable or None
+        Derivative, elementwise. Optional: without it the function can be
+        fitted (:func:`fit_affine`, :func:`suggest`), fixed to edges, evaluated
+        and printed, but any gradient through such an edge (training, a
+        gradient check) raises :class:`MissingDerivativeError` naming it. The
+        Levenberg-Marquardt polish of the fit then uses central differences of ``f``.
     complexity : int >= 0
-    template : str
-        With ``{x}`` or ``{px}`` where the argument goes, e.g. ``"sinh({x})"``.
+        Default 2, that of ``sin``, ``exp`` or ``log``. (pykan's third
+        positional argument is the complexity; numpykan's is ``df``.)
+    template : str, optional
+        With ``{x}`` or ``{px}`` where the argument goes, e.g. ``"sinh({x})"``;
+        default ``name + "({x})"``.
     scale_free, shift_free, parity, period, antiperiodic
         See :class:`SymbolicFunction`.
+    d2f, d3f : callable, optional
+        ``f''`` and ``f'''`` (both or neither), for derivative models
+        (:func:`numpykan.derivative_layers.register_formula_derivatives` is called).
+    sympy : callable, optional
+        ``sympy(sp, u)`` -> the sympy expression of ``f(u)`` (``sp`` is the sympy
+        module), for ``symbolic_formula(sympy=True)``.
 
     Examples
     --------
     >>> add_symbolic("sinh", np.sinh, np.cosh, 3, "sinh({x})", parity=-1)
     >>> get_symbolic("sinh").f(np.array([0.0]))
     array([0.])
+    >>> add_symbolic("erf_nd", np.tanh, complexity=3)        # no derivative: fit and fix only
+    >>> get_symbolic("erf_nd").has_derivative
+    False
     """
     if not isinstance(name, str) or not 0 < len(name) <= 16:
         raise ValueError(f"name must be a string of 1 to 16 characters, got {name!r}")
-    if not (callable(f) and callable(df)):
-        raise TypeError(f"f and df must be callables, got {type(f).__name__}, {type(df).__name__}")
+    if not callable(f):
+        raise TypeError(f"f must be a callable, got {type(f).__name__}")
+    _check_callable(df, "df", " (numpykan's third argument is the derivative; pass the "
+                    "complexity as complexity=...)" if isinstance(df, (int, float)) else "")
+    _check_callable(d2f, "d2f")
+    _check_callable(d3f, "d3f")
+    _check_callable(sympy, "sympy")
+    if (d2f is None) != (d3f is None):
+        raise ValueError(f"give both d2f and d3f or neither, got d2f={d2f!r}, d3f={d3f!r}")
+    if d2f is not None and df is None:
+        raise ValueError("d2f and d3f without df: give the first derivative df too")
     if isinstance(complexity, bool) or not isinstance(complexity, (int, np.integer)) or complexity < 0:
         raise ValueError(f"complexity must be an int >= 0, got {complexity!r}")
+    if template is None:
+        template = name + "({x})"
     if not isinstance(template, str):
         raise TypeError(f"template must be a string such as 'sin({{x}})', got {template!r}")
     if parity not in (-1, 0, 1):
         raise ValueError(f"parity must be -1, 0 or 1, got {parity!r}")
-    SYMBOLIC_LIB[name] = SymbolicFunction(name, f, df, int(complexity), template, bool(scale_free),
-                                          bool(shift_free), int(parity), period, bool(antiperiodic))
+    SYMBOLIC_LIB[name] = SymbolicFunction(name, f, _NoDerivative(name) if df is None else df,
+                                          int(complexity), template, bool(scale_free),
+                                          bool(shift_free), int(parity), period, bool(antiperiodic),
+                                          d2f, d3f, sympy)
+    if d2f is not None:
+        from ..models.derivative_layers import register_formula_derivatives
+        register_formula_derivatives(name, d2f, d3f)
 
 
 def _zero(u):
@@ -213,26 +361,54 @@ def _zero(u):
 
 
 _S = dict(scale_free=True)                   # f(a u) = g(a) f(u) + h(a): a = 1
-add_symbolic("0", _zero, _zero, 0, "0")
-add_symbolic("x", lambda u: u, np.ones_like, 1, "{x}")
-add_symbolic("x^2", np.square, lambda u: 2 * u, 2, "{px}^2", **_S)
-add_symbolic("x^3", lambda u: u ** 3, lambda u: 3 * u ** 2, 3, "{px}^3", **_S)
-add_symbolic("x^4", lambda u: u ** 4, lambda u: 4 * u ** 3, 3, "{px}^4", **_S)
-add_symbolic("1/x", _inv, _dinv, 2, "1/{px}", **_S)
-add_symbolic("1/x^2", _inv2, _dinv2, 3, "1/{px}^2", **_S)
-add_symbolic("sqrt", _sqrt, _dsqrt, 2, "sqrt({x})", **_S)
-add_symbolic("exp", _exp, _dexp, 2, "exp({x})", shift_free=True)
-add_symbolic("log", _log, _dlog, 2, "log({x})", **_S)
+add_symbolic("0", _zero, _zero, 0, "0", sympy=lambda sp, u: sp.Integer(0))
+add_symbolic("x", lambda u: u, np.ones_like, 1, "{x}", sympy=lambda sp, u: u)
+add_symbolic("x^2", np.square, lambda u: 2 * u, 2, "{px}^2", sympy=lambda sp, u: u ** 2, **_S)
+add_symbolic("x^3", lambda u: u ** 3, lambda u: 3 * u ** 2, 3, "{px}^3",
+             sympy=lambda sp, u: u ** 3, **_S)
+add_symbolic("x^4", lambda u: u ** 4, lambda u: 4 * u ** 3, 3, "{px}^4",
+             sympy=lambda sp, u: u ** 4, **_S)
+add_symbolic("1/x", _inv, _dinv, 2, "1/{px}", sympy=lambda sp, u: 1 / u, **_S)
+add_symbolic("1/x^2", _inv2, _dinv2, 3, "1/{px}^2", sympy=lambda sp, u: u ** -2, **_S)
+add_symbolic("sqrt", _sqrt, _dsqrt, 2, "sqrt({x})", sympy=lambda sp, u: sp.sqrt(u), **_S)
+add_symbolic("exp", _exp, _dexp, 2, "exp({x})", shift_free=True, sympy=lambda sp, u: sp.exp(u))
+add_symbolic("log", _log, _dlog, 2, "log({x})", sympy=lambda sp, u: sp.log(u), **_S)
 add_symbolic("sin", np.sin, np.cos, 2, "sin({x})", parity=-1, period=2 * math.pi,
-             antiperiodic=True)
+             antiperiodic=True, sympy=lambda sp, u: sp.sin(u))
 add_symbolic("cos", np.cos, lambda u: -np.sin(u), 2, "cos({x})", parity=1, period=2 * math.pi,
-             antiperiodic=True)
-add_symbolic("tan", _tan, _dtan, 3, "tan({x})", parity=-1)
-add_symbolic("tanh", np.tanh, lambda u: 1.0 - np.tanh(u) ** 2, 3, "tanh({x})", parity=-1)
-add_symbolic("abs", np.abs, np.sign, 3, "|{x}|", **_S)
-add_symbolic("sgn", np.sign, _zero, 3, "sgn({x})", **_S)
-add_symbolic("gaussian", _gauss, _dgauss, 3, "exp(-{px}^2)", parity=1)
-add_symbolic("arctan", np.arctan, lambda u: 1.0 / (1.0 + u * u), 4, "arctan({x})", parity=-1)
+             antiperiodic=True, sympy=lambda sp, u: sp.cos(u))
+add_symbolic("tan", _tan, _dtan, 3, "tan({x})", parity=-1, sympy=lambda sp, u: sp.tan(u))
+add_symbolic("tanh", np.tanh, lambda u: 1.0 - np.tanh(u) ** 2, 3, "tanh({x})", parity=-1,
+             sympy=lambda sp, u: sp.tanh(u))
+add_symbolic("abs", np.abs, np.sign, 3, "|{x}|", sympy=lambda sp, u: sp.Abs(u), **_S)
+add_symbolic("sgn", np.sign, _zero, 3, "sgn({x})", sympy=lambda sp, u: sp.sign(u), **_S)
+add_symbolic("gaussian", _gauss, _dgauss, 3, "exp(-{px}^2)", parity=1,
+             sympy=lambda sp, u: sp.exp(-u ** 2))
+add_symbolic("arctan", np.arctan, lambda u: 1.0 / (1.0 + u * u), 4, "arctan({x})", parity=-1,
+             sympy=lambda sp, u: sp.atan(u))
+# pykan's remaining entries, with their names and complexities; f'' and f''' given here
+add_symbolic("x^5", lambda u: u ** 5, lambda u: 5 * u ** 4, 3, "{px}^5",
+             d2f=lambda u: 20 * u ** 3, d3f=lambda u: 60 * u ** 2, sympy=lambda sp, u: u ** 5, **_S)
+for _n, _c in ((3, 3), (4, 4), (5, 5)):
+    _f, _d1, _d2, _d3 = _inv_power(_n)
+    add_symbolic(f"1/x^{_n}", _f, _d1, _c, f"1/{{px}}^{_n}", d2f=_d2, d3f=_d3,
+                 sympy=(lambda n: lambda sp, u: u ** -n)(_n), **_S)
+_f, _d1, _d2, _d3 = _abs_power(0.5)
+add_symbolic("x^0.5", _sqrt, _dsqrt, 2, "{px}^0.5", d2f=_d2, d3f=_d3,
+             sympy=lambda sp, u: sp.sqrt(u), **_S)
+_f, _d1, _d2, _d3 = _abs_power(1.5)
+add_symbolic("x^1.5", _f, _d1, 4, "{px}^1.5", d2f=_d2, d3f=_d3,
+             sympy=lambda sp, u: sp.sqrt(u) ** 3, **_S)
+_f, _d1, _d2, _d3 = _abs_power(-0.5)
+add_symbolic("1/sqrt(x)", _f, _d1, 2, "1/sqrt({x})", d2f=_d2, d3f=_d3,
+             sympy=lambda sp, u: 1 / sp.sqrt(u), **_S)
+add_symbolic("arcsin", *_ARCSIN[:2], 4, "arcsin({x})", parity=-1, d2f=_ARCSIN[2], d3f=_ARCSIN[3],
+             sympy=lambda sp, u: sp.asin(u))
+add_symbolic("arccos", *_ARCCOS[:2], 4, "arccos({x})", d2f=_ARCCOS[2], d3f=_ARCCOS[3],
+             sympy=lambda sp, u: sp.acos(u))
+add_symbolic("arctanh", *_ARCTANH[:2], 4, "arctanh({x})", parity=-1, d2f=_ARCTANH[2],
+             d3f=_ARCTANH[3], sympy=lambda sp, u: sp.atanh(u))
+del _f, _d1, _d2, _d3, _n, _c
 
 
 def get_symbolic(name):
