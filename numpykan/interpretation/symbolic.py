@@ -492,6 +492,14 @@ def canonical(name, a, b, c, d):
     return float(a), float(b), float(c), float(d)
 
 
+def _fit_derivative(fn, u):
+    """``f'(u)`` for the fit's Jacobian: the library's, or central differences of ``f`` without one."""
+    if fn.has_derivative:
+        return fn.df(u)
+    h = 1e-6 * np.maximum(1.0, np.abs(u))
+    return (fn.f(u + h) - fn.f(u - h)) / (2 * h)
+
+
 def _lm_polish(fn, x, y, p, free, iters=200):
     """Levenberg-Marquardt on ``r = c f(a x + b) + d - y`` over the ``free`` of (a, b, c, d).
 
@@ -508,7 +516,7 @@ def _lm_polish(fn, x, y, p, free, iters=200):
     mu = 1e-3
     for _ in range(iters):
         u = p[0] * x + p[1]
-        fu, dfu = fn.f(u), fn.df(u)
+        fu, dfu = fn.f(u), _fit_derivative(fn, u)
         r = p[2] * fu + p[3] - y
         J = np.stack([p[2] * dfu * x, p[2] * dfu, fu, np.ones_like(x)], axis=1)[:, free]
         JtJ, Jtr = J.T @ J, J.T @ r
@@ -682,33 +690,122 @@ def _n_free(fn):
     return 3 if (fn.scale_free or fn.shift_free) else 4
 
 
-def suggest(x, y, topk=5, lib=None, weight=1.0, **fit_kw):
+#: the ranking rules of :func:`suggest`
+RANKINGS = ("window", "nines", "weight_simple")
+#: default ``window`` of the ``"window"`` rule: candidates within 0.01 of the best ``R^2``
+WINDOW = 0.01
+
+
+def _check_rank(rank, weight, window, weight_simple):
+    """Validated ``(rank, weight, window, weight_simple)``; ``rank=None`` resolved (see :func:`suggest`)."""
+    from ..validation import check_nonnegative, check_real
+    if rank is None:
+        rank = "window" if weight_simple is None else "weight_simple"
+    if not isinstance(rank, str) or rank not in RANKINGS:
+        raise ValueError(f"rank must be one of {list(RANKINGS)}, got {rank!r}")
+    weight = check_nonnegative(weight, "weight")
+    window = check_real(window, "window")
+    if not 0.0 <= window <= 1.0:
+        raise ValueError(f"window must lie in [0, 1] (a difference of R^2), got {window}")
+    if weight_simple is None:
+        weight_simple = 0.8                                    # pykan's default
+    weight_simple = check_real(weight_simple, "weight_simple")
+    if not 0.0 <= weight_simple <= 1.0:
+        raise ValueError(f"weight_simple must lie in [0, 1], got {weight_simple}")
+    return rank, weight, window, weight_simple
+
+
+def suggest(x, y, topk=5, lib=None, weight=1.0, rank=None, window=WINDOW, weight_simple=None,
+            **fit_kw):
     """Fit every library function to the samples ``(x, y)`` and rank them.
 
-    Ranking rule: ``score = min(nines, 10) - weight * (complexity + n_free / 2)``
-    with ``nines = -log10(1 - R^2)`` (``R^2 = 0.999`` is 3 nines) and
-    ``n_free`` the number of fitted parameters (2 for ``x``, 3 when ``a`` or
-    ``b`` is fixed, else 4), highest first. So one more unit of complexity
-    must buy one more decimal digit of fit quality (``weight = 1``), and one
-    more fitted parameter half a digit: ``cos(a x + b)`` with a small ``a``
-    mimics ``x^2`` and, with one parameter more, always fits a learned
-    parabola a little better. Beyond ten nines (``R^2 > 1 - 1e-10``, the limit
-    of a fit to a learned spline) only the penalties count. Scores are
-    compared to 0.1 (rounded down); ties go to fewer fitted parameters, then
-    lower complexity, then library order.
+    Parameters
+    ----------
+    x, y : array_like, shape (n,)
+    topk : int >= 1
+        How many rows to return.
+    lib : list of str, optional
+        Names to try; default the whole library but ``0``.
+    weight : float >= 0
+        Price of complexity in the ``"nines"`` score (also used inside the window).
+    rank : {"window", "nines", "weight_simple"}, optional
+        The rule (below). Default ``"window"``, or ``"weight_simple"`` when
+        ``weight_simple`` is given (so pykan's call reproduces pykan's order).
+    window : float in [0, 1]
+        Width of the ``"window"`` rule, in ``R^2``; default 0.01.
+    weight_simple : float in [0, 1], optional
+        pykan's simplicity weight (pykan's default 0.8) for ``"weight_simple"``.
+    **fit_kw
+        Passed to :func:`fit_affine`.
 
     Returns
     -------
     list of dict
-        ``topk`` fits as returned by :func:`fit_affine`, each with ``complexity``
-        and ``score`` added, best first.
+        ``topk`` fits as returned by :func:`fit_affine`, each with ``complexity``,
+        ``score`` (the ``"nines"`` score) and ``rank`` (the rule's name) added,
+        best first; ``"window"`` adds ``in_window`` (bool), ``"weight_simple"``
+        adds ``loss`` (pykan's total loss).
+
+    Notes
+    -----
+    The **score** of a candidate is
+    ``score = min(nines, 10) - weight * (complexity + n_free / 2)`` with
+    ``nines = -log10(1 - R^2)`` (``R^2 = 0.999`` is 3 nines) and ``n_free``
+    the number of fitted parameters (2 for ``x``, 3 when ``a`` or ``b`` is
+    fixed, else 4). So one more unit of complexity must buy one more decimal
+    digit of fit quality (``weight = 1``), and one more fitted parameter half
+    a digit: ``cos(a x + b)`` with a small ``a`` mimics ``x^2`` and, with one
+    parameter more, always fits a learned parabola a little better. Beyond ten
+    nines (``R^2 > 1 - 1e-10``, the limit of a fit to a learned spline) only
+    the penalties count. Scores are compared to 0.1 (rounded down); ties go
+    to fewer fitted parameters, then lower complexity, then library order.
+
+    The rules:
+
+    ``"window"`` (default)
+        The candidates whose ``R^2`` is within ``window`` of the best ``R^2``
+        come first, ranked by the score; all others follow, ranked by ``R^2``
+        (ties as above). So the first row never fits worse than the best by
+        more than ``window``: the score alone can put a much worse fit first
+        when every fit is poor (a learned edge of a classifier: ``x`` with
+        ``R^2 = 0.13`` has score -1.94, ``sin`` with ``R^2 = 0.97`` -2.48,
+        because below one nine the digits cannot pay for the complexity).
+        Among near-perfect fits, where digits are what tells the functions
+        apart, the order is the score's.
+    ``"nines"``
+        The score alone (numpykan's rule before the window; kept for comparison).
+    ``"weight_simple"``
+        pykan's rule: ascending
+        ``loss = weight_simple * complexity + (1 - weight_simple) * log2(1 + 1e-5 - R^2)``,
+        ties in library order.
+
+    A fit whose ``R^2`` is not finite ranks last under every rule.
     """
-    fits = []
+    rank, weight, window, weight_simple = _check_rank(rank, weight, window, weight_simple)
+    if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
+        raise ValueError(f"topk must be an int >= 1, got {topk!r}")
+    rows = []
     for order, fn in enumerate(_library(lib)):
         fit = fit_affine(x, y, fn.name, **fit_kw)
+        r2 = fit["r2"] if math.isfinite(fit["r2"]) else -math.inf
         fit["complexity"] = fn.complexity
-        fit["score"] = _score(fit["r2"], fn.complexity, _n_free(fn), weight)
-        key = (-math.floor(fit["score"] * 10 + 1e-9), _n_free(fn), fn.complexity, order)
-        fits.append((key, fit))
-    fits.sort(key=lambda item: item[0])
-    return [item[1] for item in fits[:int(topk)]]
+        fit["score"] = _score(r2, fn.complexity, _n_free(fn), weight) if r2 > -math.inf else -math.inf
+        fit["rank"] = rank
+        rows.append((order, fn, r2, fit))
+    best = max(r2 for _, _, r2, _ in rows)
+    keys = []
+    for order, fn, r2, fit in rows:
+        simpler = (_n_free(fn), fn.complexity, order)
+        by_score = (-math.floor(fit["score"] * 10 + 1e-9) if r2 > -math.inf else math.inf,) + simpler
+        if rank == "nines":
+            key = by_score
+        elif rank == "window":
+            fit["in_window"] = bool(r2 > -math.inf and r2 >= best - window)
+            key = (0,) + by_score if fit["in_window"] else (1, -r2) + simpler
+        else:
+            fit["loss"] = (weight_simple * fn.complexity
+                           + (1 - weight_simple) * math.log2(max(1 + 1e-5 - r2, 1e-300)))
+            key = (fit["loss"], order)
+        keys.append((key, fit))
+    keys.sort(key=lambda item: item[0])
+    return [fit for _, fit in keys[:int(topk)]]

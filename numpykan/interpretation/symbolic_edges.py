@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .symbolic import SYMBOLIC_LIB, fit_affine, get_symbolic, suggest
+from .symbolic import (SYMBOLIC_LIB, WINDOW, MissingDerivativeError, _check_rank, _library, fit_affine,
+                       get_symbolic, suggest)
 
 __all__ = ["SymbolicEdges", "edge_inputs", "edge_values", "suggest_symbolic", "fix_symbolic",
            "auto_symbolic", "symbolic_formula"]
@@ -121,8 +122,8 @@ class SymbolicEdges:
             cols = np.flatnonzero(names == name)
             fn = get_symbolic(name)
             fu[:, cols] = fn.f(u[:, cols])
-            if derivative:
-                dfu[:, cols] = fn.df(u[:, cols])
+            if derivative:          # without a derivative: NaN, and _grads refuses (it needs f')
+                dfu[:, cols] = fn.df(u[:, cols]) if fn.has_derivative else np.nan
         return xe, fu, dfu
 
     def forward(self, x, cache=True):
@@ -160,6 +161,7 @@ class SymbolicEdges:
         c = self.cache
         if c is None or "fu" not in c:
             raise RuntimeError("backward needs a previous forward(x) that kept its cache")
+        self._require_derivatives()
         P = self.params["abcd"]                                 # (E, 4)
         g_u = dv * P[:, 2] * c["dfu"]                           # (B, E): dL/du
         g = np.stack([np.sum(g_u * c["xe"], axis=0),            # a
@@ -171,6 +173,18 @@ class SymbolicEdges:
         dx = np.zeros_like(c["x"])                              # (B, I)
         np.add.at(dx.T, self.ij[:, 0], (g_u * P[:, 0]).T)       # (I, B) += (E, B) by i_e
         return dx, g.astype(P.dtype, copy=False)
+
+    def _require_derivatives(self):
+        """:class:`~numpykan.symbolic.MissingDerivativeError` naming the edges whose function has no ``f'``."""
+        missing = [(int(i), int(j), n) for (i, j), n in zip(self.ij, self.names)
+                   if not get_symbolic(n).has_derivative]
+        if missing:
+            raise MissingDerivativeError(
+                f"formula edges {missing} (input, output, function) use functions added without "
+                f"a derivative; a gradient through them needs f'(a x + b) (dL/da, dL/db and "
+                f"dL/dx contain it), so they can be fitted, fixed and evaluated but not trained: "
+                f"register the function again with numpykan.symbolic.add_symbolic(name, f, df, ...) "
+                f"or give the edge back to its spline with unfix_symbolic")
 
     def backward(self, dy, input_grad=True):
         """Given ``dy = dL/dy`` ``(B, O)``, assign ``grads["abcd"]`` and return ``dL/dx`` ``(B, I)``.
@@ -293,15 +307,24 @@ def edge_values(layer, i, j, xi):
     return out
 
 
-def suggest_symbolic(model, l, i, j, topk=5, lib=None, x=None, weight=1.0, verbose=False, **fit_kw):
-    """Rank library functions for edge ``(l, i, j)`` (see :func:`suggest` for the rule)."""
+def suggest_symbolic(model, l, i, j, topk=5, lib=None, x=None, weight=1.0, verbose=False,
+                     rank=None, window=WINDOW, weight_simple=None, **fit_kw):
+    """Rank library functions for edge ``(l, i, j)`` on samples ``x`` (see :func:`edge_inputs`).
+
+    ``rank``, ``window``, ``weight_simple`` and ``weight`` choose the ranking rule:
+    by default the candidates within ``window = 0.01`` of the best ``R^2``, ranked
+    by score, then the rest by ``R^2``; ``weight_simple=0.8`` gives pykan's rule.
+    See :func:`numpykan.symbolic.suggest`.
+    """
     layer = _check_edge(model, l, i, j)
     xi = edge_inputs(model, l, i, x)
-    fits = suggest(xi, edge_values(layer, i, j, xi), topk=topk, lib=lib, weight=weight, **fit_kw)
+    fits = suggest(xi, edge_values(layer, i, j, xi), topk=topk, lib=lib, weight=weight, rank=rank,
+                   window=window, weight_simple=weight_simple, **fit_kw)
     if verbose:
         for f in fits:
+            extra = f"  loss={f['loss']:.3f}" if "loss" in f else ""
             print(f"{f['name']:>9s}  r2={f['r2']:.12f}  complexity={f['complexity']}  "
-                  f"score={f['score']:.3f}")
+                  f"score={f['score']:.3f}{extra}")
     return fits
 
 
@@ -345,10 +368,14 @@ def unfix_symbolic(model, l, i, j):
     layer.mask[i, j] = 1
 
 
-def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose=False, **fit_kw):
+def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose=False,
+                  rank=None, window=WINDOW, weight_simple=None, **fit_kw):
     """Fix every live spline edge to the best-ranked library function with ``R^2 >= r2_threshold``.
 
-    The ranking is that of :func:`suggest`. Edges with ``mask = 0`` and no
+    The ranking is that of :func:`suggest` with ``rank``, ``window``,
+    ``weight_simple`` and ``weight`` (default: the ``"window"`` rule, so the
+    chosen function fits within ``window`` of the best ``R^2`` on that edge;
+    ``weight_simple=0.8`` gives pykan's choice). Edges with ``mask = 0`` and no
     formula (pruned) and edges that already have a formula are skipped; an
     edge where no function reaches ``r2_threshold`` stays a spline. Layers
     are done in order, so the samples of layer ``l`` see the formulas of
@@ -359,6 +386,11 @@ def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose
     list of dict
         One fit per edge considered, with ``l``, ``i``, ``j`` and ``fixed`` (bool).
     """
+    from ..validation import check_real
+    _check_rank(rank, weight, window, weight_simple)            # refuse before fixing any edge
+    check_real(r2_threshold, "r2_threshold")
+    if lib is not None:
+        _library(lib)
     done = []
     for l, layer in enumerate(model.layers):
         for i in range(layer.in_dim):
@@ -369,7 +401,8 @@ def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose
                 if is_formula:
                     continue
                 ranked = suggest_symbolic(model, l, i, j, topk=len(SYMBOLIC_LIB), lib=lib, x=x,
-                                          weight=weight, **fit_kw)
+                                          weight=weight, rank=rank, window=window,
+                                          weight_simple=weight_simple, **fit_kw)
                 passing = [f for f in ranked if f["r2"] >= r2_threshold]
                 fixed = bool(passing)
                 best = passing[0] if fixed else ranked[0]
