@@ -460,7 +460,28 @@ class _Affine:
         return out
 
 
-def symbolic_formula(model, var_names=None, precision=4, simplify=False):
+def _import_sympy(what):
+    try:
+        import sympy
+    except ImportError:
+        raise ImportError(f"{what} needs the optional package sympy, which is not installed: "
+                          f"pip install sympy") from None
+    return sympy
+
+
+def _sympy_edge(sp, name, a, b, c, d, u):
+    """``c f(a u + b) + d`` as a sympy expression (``f`` the library's sympy form of ``name``)."""
+    def num(v):                                                # integers exactly: no 1.0*, + 0.0
+        return sp.Integer(int(v)) if v == round(v) and abs(v) < 2 ** 53 else sp.Float(v)
+    fn = get_symbolic(name)
+    if fn.name == "0":
+        return num(d)
+    inner = num(a) * u + num(b)
+    fu = fn.sympy(sp, inner) if fn.sympy is not None else sp.Function(fn.name)(inner)
+    return num(c) * fu + num(d)
+
+
+def symbolic_formula(model, var_names=None, precision=4, simplify=False, sympy=False):
     """The network as readable formulas, one string per output.
 
     Each node's expression is composed through the layers: a formula edge
@@ -474,26 +495,41 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False):
     var_names : list of str, optional
         Names of the inputs; default ``x_1, x_2, ...``.
     precision : int
+        Significant digits of the strings (the sympy expressions keep full precision).
     simplify : bool
-        Pass each string through ``sympy.simplify`` (needs sympy, imported only then).
+        Pass each formula through ``sympy.simplify`` (needs sympy, imported only then).
+    sympy : bool
+        Return sympy expressions instead of strings (needs sympy; ImportError
+        naming it otherwise). Inputs are ``sympy.Symbol(var_names[i])``, spline
+        edges undefined functions ``spline_l_i_j``, functions added without a
+        ``sympy`` form undefined functions of their name. The library's
+        textbook forms are used (``sqrt``, ``log``, ``x^1.5``, ... of their
+        argument, not the safe versions of :mod:`numpykan.symbolic`), and the
+        constants are the model's float64 values, so on the functions' domains
+        the expression evaluates to the model's output to rounding.
 
     Returns
     -------
-    list of str
+    list of str, or list of sympy expressions with ``sympy=True``
     """
     width0 = model.width[0]
     names = [f"x_{i + 1}" for i in range(width0)] if var_names is None else list(var_names)
     if len(names) != width0:
         raise ValueError(f"var_names must have {width0} names, got {len(names)}")
+    sp = _import_sympy("symbolic_formula(sympy=True)") if sympy else None
     exprs = [_Affine(0.0, {n: 1.0}) for n in names]
+    sym_exprs = [sp.Symbol(n) for n in names] if sp else None
     for l, layer in enumerate(model.layers):
         out = [_Affine() for _ in range(layer.out_dim)]
+        sym_out = [sp.Integer(0) for _ in range(layer.out_dim)] if sp else None
         for i in range(layer.in_dim):
             u = exprs[i]
             for j in range(layer.out_dim):
                 if layer.mask[i, j] != 0:
                     arg = u.format(precision)
                     out[j] = out[j].add(_Affine(0.0, {f"spline_{l}_{i}_{j}({arg})": 1.0}))
+                    if sp:
+                        sym_out[j] += sp.Function(f"spline_{l}_{i}_{j}")(sym_exprs[i])
                 if layer.symbolic is None:
                     continue
                 e = layer.symbolic.find(i, j)
@@ -501,6 +537,8 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False):
                     continue
                 a, b, c, d = (float(v) for v in layer.symbolic.params["abcd"][e])
                 fn = get_symbolic(layer.symbolic.names[e])
+                if sp:
+                    sym_out[j] += _sympy_edge(sp, fn.name, a, b, c, d, sym_exprs[i])
                 if fn.name == "0":
                     out[j] = out[j].add(_Affine(d))
                     continue
@@ -513,12 +551,12 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False):
                 term = fn.template.replace("{x}", s).replace("{px}", ps)
                 out[j] = out[j].add(_Affine(d, {term: c}))
         exprs = out
+        sym_exprs = sym_out
+    if sp:
+        return [sp.simplify(e) for e in sym_exprs] if simplify else sym_exprs
     strings = [e.format(precision) for e in exprs]
     if simplify:
-        try:
-            import sympy
-        except ImportError:
-            raise ImportError("symbolic_formula(simplify=True) needs sympy: pip install sympy") from None
-        strings = [str(sympy.simplify(sympy.sympify(
+        sympy_ = _import_sympy("symbolic_formula(simplify=True)")
+        strings = [str(sympy_.simplify(sympy_.sympify(
             s.replace("^", "**").replace("arctan", "atan").replace("sgn", "sign")))) for s in strings]
     return strings
