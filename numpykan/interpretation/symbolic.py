@@ -193,17 +193,13 @@ def _inv_power(n):
 def _abs_power(p):
     """``|u|^p`` (``p < 0``: ``max(|u|, _EPS)^p``) and its derivatives ``q = 1, 2, 3``.
 
-    ``d^q/du^q |u|^p = p (p-1) ... (p-q+1) sgn(u)^q |u|^(p-q)``, exact where
-    ``p - q >= 0`` and 0 for ``|u| < _EPS`` otherwise (where it is singular at 0).
+    ``d^q/du^q |u|^p = p (p-1) ... (p-q+1) sgn(u)^q |u|^(p-q)``, set to 0 for
+    ``|u| < _EPS`` as for ``sqrt`` (some order is singular at 0 for every
+    non-integer ``p``; a zero block keeps each order the derivative of the one before).
     """
     def deriv(q):
         coef = math.prod(p - r for r in range(q))
-
-        def value(v):
-            return coef * np.sign(v) ** q * np.abs(v) ** (p - q)
-        if p - q >= 0:
-            return value
-        return lambda u: _far(u, value)
+        return lambda u: _far(u, lambda v: coef * np.sign(v) ** q * np.abs(v) ** (p - q))
     if p > 0:
         return (lambda u: np.abs(u) ** p), deriv(1), deriv(2), deriv(3)
     return (lambda u: np.maximum(np.abs(u), _EPS) ** p), deriv(1), deriv(2), deriv(3)

@@ -366,6 +366,7 @@ def unfix_symbolic(model, l, i, j):
     if layer.symbolic is not None:
         layer.symbolic.remove_edge(i, j)
     layer.mask[i, j] = 1
+    layer.cache = None
 
 
 def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose=False,
