@@ -12,7 +12,15 @@ This module holds
 - :func:`fit_affine`: the fit of ``(a, b, c, d)`` for one ``f`` to samples
   ``(x, y)``, scored by ``R^2``;
 - :func:`suggest` (``model.suggest_symbolic``): every library function fitted
-  and ranked by a stated rule trading ``R^2`` against complexity.
+  and ranked by a stated rule: by default the candidates within ``window = 0.01``
+  of the best ``R^2``, traded against complexity, ahead of all others by ``R^2``;
+  pykan's ``weight_simple`` rule by name.
+
+The library holds pykan's 25 names (``x``, ``x^2`` ... ``x^5``, ``1/x`` ...
+``1/x^5``, ``sqrt``, ``x^0.5``, ``x^1.5``, ``1/sqrt(x)``, ``exp``, ``log``,
+``sin``, ``cos``, ``tan``, ``tanh``, ``sgn``, ``abs``, ``arcsin``, ``arccos``,
+``arctan``, ``arctanh``, ``gaussian``) plus ``0``, with pykan's complexities
+except ``1/x^2`` (3 here, 2 in pykan).
 
 Putting a formula into a network (``layer.symbolic``, ``fix_symbolic``,
 ``symbolic_formula``) is :mod:`numpykan.symbolic_edges`.
@@ -46,11 +54,18 @@ and ``cos`` also ``c > 0`` and ``b`` in ``(-pi, pi]``), see :func:`canonical`.
 Domains
 -------
 Functions with a restricted domain use safe versions, stated in their entry:
-``1/x`` and ``1/x^2`` use ``x`` pushed away from 0 to ``+-1e-4``; ``sqrt`` and
-``log`` use ``|x|`` (even extension; ``log`` also clips ``|x|`` at ``1e-4``);
+``1/x`` ... ``1/x^5`` use ``x`` pushed away from 0 to ``+-1e-4``; ``sqrt``,
+``x^0.5``, ``x^1.5``, ``1/sqrt(x)`` and ``log`` use ``|x|`` (even extension;
+``1/sqrt(x)`` and ``log`` also clip ``|x|`` at ``1e-4``), with every derivative
+0 for ``|x| < 1e-4``; ``arcsin``, ``arccos`` and ``arctanh`` clip their argument
+to ``|u| <= 1 - 1e-4`` (where ``arctanh`` reaches 4.95 and its slope 5000);
 ``tan`` clips its argument to ``|u| <= pi/2 - 1e-2``; ``exp`` clips to
-``u <= 50``. Inside the clipped region the derivative used is 0 (that of the
-clipped function). On the domain of the textbook function the values agree.
+``u <= 50``. Inside the clipped region the derivatives used are 0 (those of the
+clipped function), so the values and derivatives stay finite everywhere and
+each derivative is the derivative of the one before. On the domain of the
+textbook function the values agree. pykan instead fits the textbook functions
+(where they are NaN the fit fails) and trains a separate "singularity
+avoiding" version; numpykan fits and trains the same safe function.
 """
 
 from __future__ import annotations
@@ -318,9 +333,10 @@ def add_symbolic(name, f, df=None, complexity=2, template=None, *, scale_free=Fa
     >>> add_symbolic("sinh", np.sinh, np.cosh, 3, "sinh({x})", parity=-1)
     >>> get_symbolic("sinh").f(np.array([0.0]))
     array([0.])
-    >>> add_symbolic("erf_nd", np.tanh, complexity=3)        # no derivative: fit and fix only
-    >>> get_symbolic("erf_nd").has_derivative
-    False
+    >>> add_symbolic("tanh_nd", np.tanh, complexity=3)       # no derivative: fit and fix only
+    >>> get_symbolic("tanh_nd").has_derivative, get_symbolic("tanh_nd").template
+    (False, 'tanh_nd({x})')
+    >>> del SYMBOLIC_LIB["tanh_nd"]
     """
     if not isinstance(name, str) or not 0 < len(name) <= 16:
         raise ValueError(f"name must be a string of 1 to 16 characters, got {name!r}")
