@@ -16,7 +16,8 @@ from numpykan.symbolic import (SYMBOLIC_LIB, WINDOW, MissingDerivativeError, add
 
 X = np.linspace(-1.0, 1.0, 201)
 HELLOKAN_LIB = ["x", "x^2", "x^3", "x^4", "exp", "log", "sqrt", "tanh", "sin", "abs"]   # pykan's tutorial
-NEW = ["x^5", "1/x^3", "1/x^4", "1/x^5", "x^0.5", "x^1.5", "1/sqrt(x)", "arcsin", "arccos", "arctanh"]
+NEW = ["x^5", "1/x^3", "1/x^4", "1/x^5", "x^0.5", "x^1.5", "1/sqrt(x)", "arcsin", "arccos", "arctanh",
+       "1/x^0.5"]                                             # pykan's second name of 1/sqrt(x)
 
 
 def _noisy_sine(amplitude=0.15):
@@ -170,6 +171,7 @@ TEXTBOOK = [
     ("x^0.5", np.sqrt, (0.05, 3.0)),
     ("x^1.5", lambda u: u ** 1.5, (0.05, 3.0)),
     ("1/sqrt(x)", lambda u: 1 / np.sqrt(u), (0.05, 3.0)),
+    ("1/x^0.5", lambda u: 1 / np.sqrt(u), (0.05, 3.0)),
     ("arcsin", np.arcsin, (-0.95, 0.95)),
     ("arccos", np.arccos, (-0.95, 0.95)),
     ("arctanh", np.arctanh, (-0.95, 0.95)),
@@ -180,7 +182,7 @@ TEXTBOOK = [
 def test_new_functions_and_their_derivatives(name, textbook, interval):
     fn = get_symbolic(name)
     u = np.linspace(*interval, 29)
-    if name in ("1/x^3", "1/x^4", "1/x^5", "x^0.5", "x^1.5", "1/sqrt(x)"):
+    if name in ("1/x^3", "1/x^4", "1/x^5", "x^0.5", "x^1.5", "1/sqrt(x)", "1/x^0.5"):
         u = np.concatenate([u, -u])                           # the safe versions: both signs
         np.testing.assert_allclose(fn.f(u[:29]), textbook(u[:29]), rtol=1e-14)
     else:
@@ -195,7 +197,8 @@ def test_new_functions_and_their_derivatives(name, textbook, interval):
         worst = max(worst, float(err.max()))
     assert worst < 1e-6, worst
     assert fn.complexity == {"x^5": 3, "1/x^3": 3, "1/x^4": 4, "1/x^5": 5, "x^0.5": 2, "x^1.5": 4,
-                             "1/sqrt(x)": 2, "arcsin": 4, "arccos": 4, "arctanh": 4}[name]  # pykan's
+                             "1/sqrt(x)": 2, "1/x^0.5": 2, "arcsin": 4, "arccos": 4,
+                             "arctanh": 4}[name]                                  # pykan's
 
 
 def test_new_functions_stay_finite_at_their_singularities():
@@ -207,7 +210,8 @@ def test_new_functions_stay_finite_at_their_singularities():
 
 @pytest.mark.parametrize("name", NEW)
 def test_new_functions_are_recovered_by_the_fit(name):
-    b = {"1/x^3": 2.0, "1/x^4": 2.0, "1/x^5": 2.0, "x^0.5": 2.0, "x^1.5": 2.0, "1/sqrt(x)": 2.0}
+    b = {"1/x^3": 2.0, "1/x^4": 2.0, "1/x^5": 2.0, "x^0.5": 2.0, "x^1.5": 2.0, "1/sqrt(x)": 2.0,
+         "1/x^0.5": 2.0}
     a, b = (1.0, b[name]) if name in b else (0.6, 0.1)
     y = -1.3 * get_symbolic(name).f(a * X + b) + 0.4
     fit = fit_affine(X, y, name)
@@ -217,7 +221,7 @@ def test_new_functions_are_recovered_by_the_fit(name):
 def _in_domain(name):
     """``(a, b)`` keeping ``u = a x + b`` inside the function's smooth part for ``|x| < 1``."""
     if name in ("1/x", "1/x^2", "1/x^3", "1/x^4", "1/x^5", "log", "sqrt", "x^0.5", "x^1.5",
-                "1/sqrt(x)", "abs", "sgn"):
+                "1/sqrt(x)", "1/x^0.5", "abs", "sgn"):
         return 0.5, 2.0
     if name in ("arcsin", "arccos", "arctanh"):
         return 0.4, 0.1

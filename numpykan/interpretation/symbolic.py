@@ -16,10 +16,10 @@ This module holds
   of the best ``R^2``, traded against complexity, ahead of all others by ``R^2``;
   pykan's ``weight_simple`` rule by name.
 
-The library holds pykan's 25 names (``x``, ``x^2`` ... ``x^5``, ``1/x`` ...
-``1/x^5``, ``sqrt``, ``x^0.5``, ``x^1.5``, ``1/sqrt(x)``, ``exp``, ``log``,
-``sin``, ``cos``, ``tan``, ``tanh``, ``sgn``, ``abs``, ``arcsin``, ``arccos``,
-``arctan``, ``arctanh``, ``gaussian``) plus ``0``, with pykan's complexities
+The library has the 29 names of pykan 0.2.8's (``0``, ``x``, ``x^2`` ... ``x^5``,
+``1/x`` ... ``1/x^5``, ``sqrt``, ``x^0.5``, ``x^1.5``, ``1/sqrt(x)``, ``1/x^0.5``,
+``exp``, ``log``, ``sin``, ``cos``, ``tan``, ``tanh``, ``sgn``, ``abs``, ``arcsin``,
+``arccos``, ``arctan``, ``arctanh``, ``gaussian``) with pykan's complexities,
 except ``1/x^2`` (3 here, 2 in pykan).
 
 Putting a formula into a network (``layer.symbolic``, ``fix_symbolic``,
@@ -413,6 +413,8 @@ add_symbolic("x^1.5", _f, _d1, 4, "{px}^1.5", d2f=_d2, d3f=_d3,
              sympy=lambda sp, u: sp.sqrt(u) ** 3, **_S)
 _f, _d1, _d2, _d3 = _abs_power(-0.5)
 add_symbolic("1/sqrt(x)", _f, _d1, 2, "1/sqrt({x})", d2f=_d2, d3f=_d3,
+             sympy=lambda sp, u: 1 / sp.sqrt(u), **_S)
+add_symbolic("1/x^0.5", _f, _d1, 2, "1/{px}^0.5", d2f=_d2, d3f=_d3,     # pykan's second name of it
              sympy=lambda sp, u: 1 / sp.sqrt(u), **_S)
 add_symbolic("arcsin", *_ARCSIN[:2], 4, "arcsin({x})", parity=-1, d2f=_ARCSIN[2], d3f=_ARCSIN[3],
              sympy=lambda sp, u: sp.asin(u))
