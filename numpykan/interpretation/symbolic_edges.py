@@ -559,5 +559,6 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False, sympy=F
     if simplify:
         sympy_ = _import_sympy("symbolic_formula(simplify=True)")
         strings = [str(sympy_.simplify(sympy_.sympify(
-            s.replace("^", "**").replace("arctan", "atan").replace("sgn", "sign")))) for s in strings]
+            s.replace("^", "**").replace("arcsin", "asin").replace("arccos", "acos")
+             .replace("arctan", "atan").replace("sgn", "sign")))) for s in strings]   # atanh too
     return strings
