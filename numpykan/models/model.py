@@ -1,7 +1,9 @@
 """KAN: a stack of :class:`~numpykan.layer.KANLayer`; loss, gradient, grid update, save/load.
 
 Layer ``l`` maps ``width[l]`` nodes to ``width[l + 1]`` nodes; the nodes only
-sum their incoming edges. Training uses :meth:`KAN.loss_and_grad`, which runs
+sum their incoming edges, except multiplication nodes (``width=[2, [5, 2], 1]``),
+which multiply some of them (``numpykan.models.multnodes``): then layer ``l`` maps
+``width_in[l]`` nodes to ``width_out[l + 1]`` subnodes. Training uses :meth:`KAN.loss_and_grad`, which runs
 the forward pass, the loss, the regularizer (:mod:`numpykan.regularization`)
 and the backward pass, and leaves every layer's ``grads`` filled.
 """
@@ -102,6 +104,9 @@ class KAN(Network):
     (4, 1)
     >>> model.num_parameters()          # 2*5*(5+3+2) + 5*1*(5+3+2)
     150
+    >>> mult = KAN([2, [5, 2], 1], mult_arity=2, seed=0)   # 5 sum nodes, 2 products of 2 subnodes
+    >>> mult.width_out, mult.width_in                      # layer 0: 2 -> 9, layer 1: 7 -> 1
+    ([2, 9, 1], [2, 7, 1])
     """
 
     #: no layer has multiplication nodes (a model built by __new__, e.g. by prune, has none)
@@ -218,6 +223,8 @@ class KAN(Network):
 
         With ``input_grad=False`` the first layer fills its parameter gradients
         only, and None is returned (training needs no ``dL/dx`` of the data).
+        Multiplication nodes pass ``dL/d(node)`` back to their subnodes by the
+        product rule (:meth:`numpykan.models.multnodes.MultNodes.backward`).
 
         Raises
         ------
