@@ -10,6 +10,8 @@ and the backward pass, and leaves every layer's ``grads`` filled.
 
 from __future__ import annotations
 
+import copy as _copy
+
 import numpy as np
 
 from ..splines import bspline
@@ -22,9 +24,84 @@ from ..validation import check_nonnegative
 from . import checkpoint, multnodes
 from .init import check_base_init
 from .layer import KANLayer, _check_dtype, check_grid_eps
+from .layer import _base_repr as _layer_base_repr
 from .network import Network, check_output, check_target
 
 __all__ = ["KAN"]
+
+
+def _per_layer(value, name, n):
+    """``value`` (an int, or a list of one int per layer) as a list of ``n`` values, one per layer.
+
+    The values themselves are checked by :class:`KANLayer`; here only the length.
+    """
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) != n:
+            raise ValueError(f"{name} must be an int or a list of one int per layer, {n} here, "
+                             f"got {len(value)}: {list(value)}")
+        return list(value)
+    return [value] * n
+
+
+def _as_given(values, given):
+    """The config entry for per-layer ``values``: an int if one was ``given``, else the list."""
+    if isinstance(given, (list, tuple, np.ndarray)):
+        return [int(v) for v in values]
+    return int(values[0])
+
+
+def _shown(values):
+    """``5`` when every layer has 5, ``[5, 3]`` when they differ (for ``__repr__``)."""
+    return values[0] if len(set(values)) == 1 else list(values)
+
+
+def _check_savable(value, name):
+    """A ``ValueError`` naming ``name`` if ``value`` holds callables (a checkpoint holds no code)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is a tuple of callables ({value!r}); a checkpoint holds arrays "
+                         f"and a JSON config, never code, so only a named {name} can be saved "
+                         f"(save the arrays yourself, or rebuild the model with the same "
+                         f"functions and set_state(state()))")
+
+
+#: what :func:`copy_model` leaves out: caches and reused buffers of the last pass, last step's by-products
+_NOT_COPIED = ("cache", "_workspace", "_jet_workspace", "_jet_generation", "last_loss",
+               "grad_input", "node_cache")
+
+
+def copy_model(model):
+    """An independent deep copy of a KAN or MLP: no array is shared with ``model``.
+
+    Everything is copied (parameters, gradients, grids, masks, formula edges,
+    frozen keys, config) except what only describes the last pass: the
+    caches (run ``forward`` before ``backward``), the reused workspaces,
+    ``last_loss`` and ``grad_input`` (None in the copy).
+    """
+    holders = [model] + list(model.layers)
+    holders += [layer.symbolic for layer in model.layers if getattr(layer, "symbolic", None) is not None]
+    memo = {}
+    for obj in holders:                    # deepcopy returns the memo's None for these objects
+        for name in _NOT_COPIED:
+            v = obj.__dict__.get(name)
+            if v is not None and not isinstance(v, (int, float, str)):   # never memo shared atoms
+                memo[id(v)] = None
+    new = _copy.deepcopy(model, memo)
+    new_holders = [new] + list(new.layers)
+    new_holders += [layer.symbolic for layer in new.layers if getattr(layer, "symbolic", None) is not None]
+    for obj in new_holders:
+        for name in _NOT_COPIED:
+            obj.__dict__.pop(name, None)
+        if hasattr(type(obj), "forward"):
+            obj.cache = None
+    new.grad_input = None
+    return new
+
+
+def _no_mult(model, what):
+    """``NotImplementedError`` for what does not handle multiplication nodes yet."""
+    if model.nodes is not None:
+        raise NotImplementedError(f"{what} does not handle multiplication nodes yet (width "
+                                  f"{model.width}): train and read the model unpruned")
 
 
 def _check_bool(value, name):
@@ -68,13 +145,22 @@ class KAN(Network):
         (pykan 2.0; see :mod:`numpykan.models.multnodes`). ``model.width`` keeps
         the pairs; ``model.width_in[l]`` counts layer ``l``'s nodes (``sum + mult``),
         ``model.width_out[l]`` its subnodes (``sum + sum of arities``).
-    grid : int
-        Grid intervals ``G`` per edge.
-    k : int
-        Spline degree (pykan's "order").
+    grid : int or list of int
+        Grid intervals ``G`` per edge; a list gives one per layer
+        (``len(width) - 1`` entries), e.g. ``grid=[5, 3]``.
+    k : int or list of int
+        Spline degree (pykan's "order"), or one per layer.
     grid_range : (float, float)
         Base interval of the initial grids.
-    base_fun : {"silu", "identity", "zero"}
+    base_fun : str or tuple of callables
+        ``"silu"`` (default), ``"tanh"``, ``"relu"``, ``"identity"``, ``"zero"``
+        (the MLP's names), a pair ``(f, f')`` of elementwise NumPy functions
+        (training and :meth:`jacobian`; :meth:`laplacian` and
+        :meth:`hessian_diag` then raise
+        :class:`~numpykan.models.activations.MissingDerivativeError`), or
+        ``(f, f1, f2, f3)`` with the first three derivatives (everything).
+        See :mod:`numpykan.activations`. A model with callables cannot be
+        saved; :meth:`copy` works for every kind.
     seed : int
         Seeds all initial parameters (each layer gets its own stream).
     dtype : float64 (default) or float32
@@ -104,6 +190,8 @@ class KAN(Network):
     (4, 1)
     >>> model.num_parameters()          # 2*5*(5+3+2) + 5*1*(5+3+2)
     150
+    >>> KAN([2, 5, 1], grid=[5, 3], k=[3, 2], base_fun="tanh")
+    KAN(width=[2, 5, 1], grid=[5, 3], k=[3, 2], base_fun='tanh', dtype=float64, parameters=135)
     >>> mult = KAN([2, [5, 2], 1], mult_arity=2, seed=0)   # 5 sum nodes, 2 products of 2 subnodes
     >>> mult.width_out, mult.width_in                      # layer 0: 2 -> 9, layer 1: 7 -> 1
     ([2, 9, 1], [2, 7, 1])
@@ -128,15 +216,17 @@ class KAN(Network):
                                                   (sp_trainable, "sp_trainable"),
                                                   (sb_trainable, "sb_trainable")))
         seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
+        grids, ks = _per_layer(grid, "grid", len(seeds)), _per_layer(k, "k", len(seeds))
         self.layers = [
-            KANLayer(self.width_in[l], self.width_out[l + 1], grid=grid, k=k, grid_range=grid_range,
+            KANLayer(self.width_in[l], self.width_out[l + 1], grid=grids[l], k=ks[l],
+                     grid_range=grid_range,
                      base_fun=base_fun, noise_scale=noise_scale,
                      seed=np.random.default_rng(seeds[l]), dtype=self.dtype,
                      scale_base_mu=mu, scale_base_sigma=sigma, sparse_init=sparse_init,
                      sp_trainable=sp_trainable, sb_trainable=sb_trainable)
             for l in range(len(self.width) - 1)
         ]
-        self.config = dict(width=self.width, grid=int(grid), k=int(k),
+        self.config = dict(width=self.width, grid=_as_given(grids, grid), k=_as_given(ks, k),
                            grid_range=[float(v) for v in grid_range], base_fun=base_fun,
                            seed=None if seed is None else int(seed),
                            dtype=np.dtype(self.dtype).name, noise_scale=float(noise_scale),
@@ -161,9 +251,20 @@ class KAN(Network):
         self.__dict__["width_out"] = value
 
     def __repr__(self):
+        base = self.layers[0].base_fun
+        base = "" if base == "silu" else f"base_fun={_layer_base_repr(base)}, "
         mult = "" if self.nodes is None else f", mult_arity={self.mult_arity}"
-        return (f"KAN(width={self.width}{mult}, grid={self.layers[0].G}, k={self.layers[0].k}, "
+        return (f"KAN(width={self.width}{mult}, grid={_shown([la.G for la in self.layers])}, "
+                f"k={_shown([la.k for la in self.layers])}, {base}"
                 f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
+
+    def copy(self):
+        """An independent deep copy: parameters, grids, masks, formula edges, config; no shared array.
+
+        Caches are not copied (run ``forward`` before ``backward`` on the copy);
+        see :func:`copy_model`.
+        """
+        return copy_model(self)
 
     # -- forward and backward ---------------------------------------------------
     def forward(self, x, *, cache=True, input_grad=True, check=True):
@@ -410,86 +511,127 @@ class KAN(Network):
     def refine(self, new_grid, x=None):
         """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
 
-        Each layer's splines are refit by least squares to the old ones: with
+        ``new_grid`` is an int (every layer) or a list of one int per layer. Each layer's splines are refit by least squares to the old ones: with
         samples ``x`` (propagated through the model) on knots placed from the
         samples, else on uniform knots over each old base interval; see
         :meth:`KANLayer.resized`. This model is not changed (its caches
         included, so a later ``prune()`` still sees its last forward pass).
         """
+        grids = _per_layer(new_grid, "new_grid", len(self.layers))
         new = KAN.__new__(KAN)
         new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
         if self.nodes is not None:
             new.mult_arity, new.nodes = self.mult_arity, self.nodes   # node ops hold no state
             new.width_in, new.width_out = list(self.width_in), list(self.width_out)
-        new.config = dict(self.config, grid=int(new_grid))
         new.grad_input = None
         h = None if x is None else self._input(x)
         new.layers = []
-        for l, layer in enumerate(self.layers):
-            new.layers.append(layer.resized(new_grid, h, self.grid_eps))
+        for l, (layer, G) in enumerate(zip(self.layers, grids)):
+            new.layers.append(layer.resized(G, h, self.grid_eps))
             if h is not None:
-                h = self._infer(h, l, l + 1)                        # no cache touched
+                h = self._infer(h, l, l + 1)                        # no cache touched; mult nodes too
+        new.config = dict(self.config, grid=_as_given(grids, new_grid))
         return new
 
     # -- importance and pruning ---------------------------------------------------------
     def edge_scores(self, x):
         """Edge sizes ``|phi_ij|_1 = mean_b |phi_ij(x_b)|`` per layer, from samples ``x``."""
         h = self._input(x)
+        if self.nodes is not None:                             # through the multiplication nodes
+            self.forward(h, check=False)
+            return [edge_norms(layer.activations()) for layer in self.layers]
         scores = []
         for layer in self.layers:
             h = layer.forward(h)
             scores.append(edge_norms(layer.activations()))     # (I_l, O_l)
         return scores
 
-    def prune(self, node_th=1e-2, edge_th=3e-2, x=None):
+    def attribute(self, x=None):
+        """pykan's backward attribution: node and edge scores; see :mod:`numpykan.interpretation.attribution`.
+
+        From samples ``x`` ``(B, width[0])`` (a forward pass that caches) or,
+        without, the last :meth:`forward`. Returns an ``Attribution``:
+        ``node_scores[l]`` ``(width[l],)`` for ``l = 0 .. L``, ``edge_scores[l]``
+        ``(width[l], width[l+1])`` indexed ``[i, j]`` like ``mask`` (pykan's are
+        ``(out, in)``), and both per output. Also kept as ``self.attribution``.
+        (:meth:`edge_scores` is the forward edge size ``mean_b |phi|``, not these.)
+        """
+        _no_mult(self, "attribute()")
+        from ..interpretation.attribution import attribute
+        self.attribution = attribute(self, x)
+        return self.attribution
+
+    @property
+    def feature_score(self):
+        """Input scores ``(width[0],)``: :meth:`attribute` of the last forward pass, ``node_scores[0]``.
+
+        A property, as in pykan (``model.feature_score``, no call); it
+        recomputes the attribution from the last :meth:`forward` (``model(x)``
+        keeps none: run ``model.forward(x)`` or ``model.attribute(x)`` first).
+        """
+        return self.attribute().feature_score
+
+    def prune(self, node_th=1e-2, edge_th=3e-2, x=None, by="attribution"):
         """A smaller KAN without the unimportant hidden nodes, with small edges masked.
 
-        Importance comes from the edge sizes ``n_ij = |phi_ij|_1`` (see
-        :meth:`edge_scores`), from samples ``x`` or, without ``x``, from the
-        last forward pass. As in the KAN paper, hidden node ``i`` of layer ``l``
-        has an incoming score ``max_k n_{l-1, k, i}`` and an outgoing score
-        ``max_j n_{l, i, j}``, and is kept when both exceed ``node_th``. Input
-        and output nodes are always kept; if no hidden node of a layer passes,
-        the one with the largest smaller-of-the-two scores is kept. Among the
-        kept edges, those with ``n_ij < edge_th`` get ``mask = 0``, so they stay
-        exactly zero during further training.
-
-        The kept edges compute exactly the functions they computed before.
+        ``by="attribution"`` (default, pykan's ``prune``): hidden nodes with
+        attribution score ``<= node_th`` are removed, the smaller network is
+        attributed again and its edges with score ``<= edge_th`` are masked.
+        ``by="forward"`` (the KAN paper's rule, this method's before): a hidden
+        node stays when an incoming and an outgoing edge have
+        ``mean_b |phi| > node_th``, and edges with ``mean_b |phi| < edge_th`` are
+        masked. Scores come from samples ``x`` or, without, the last forward
+        pass; inputs and outputs always stay, and a layer where no node passes
+        keeps its best one. Kept edges compute exactly what they computed
+        before; masked edges stay zero during further training. See
+        :mod:`numpykan.interpretation.pruning`.
 
         Returns
         -------
         KAN
+            With ``kept_nodes`` (index arrays per node layer) and a cache of
+            the forward pass on the samples.
         """
-        if self.nodes is not None:
-            raise NotImplementedError("prune() does not handle multiplication nodes yet (width "
-                                      f"{self.width}): train and read the model unpruned")
-        if x is not None:
-            scores = self.edge_scores(x)
-        else:
-            if any(layer.cache is None for layer in self.layers):
-                raise RuntimeError("prune() without x needs a previous forward(x)")
-            scores = [edge_norms(layer.activations()) for layer in self.layers]
-        keep = [np.arange(self.width[0])]
-        for l in range(1, len(self.width) - 1):
-            incoming = scores[l - 1].max(axis=0)               # (width[l],)
-            outgoing = scores[l].max(axis=1)                   # (width[l],)
-            kept = np.flatnonzero((incoming > node_th) & (outgoing > node_th))
-            if kept.size == 0:
-                kept = np.array([int(np.argmax(np.minimum(incoming, outgoing)))])
-            keep.append(kept)
-        keep.append(np.arange(self.width[-1]))
-        new = KAN.__new__(KAN)
-        new.width = [len(kp) for kp in keep]
-        new.dtype, new.grid_eps, new.grad_input = self.dtype, self.grid_eps, None
-        new.config = dict(self.config, width=new.width)
-        new.layers = []
-        for l, layer in enumerate(self.layers):
-            sub = layer.subset(keep[l], keep[l + 1])
-            small = scores[l][np.ix_(keep[l], keep[l + 1])] < edge_th
-            sub.mask[small] = 0
-            new.layers.append(sub)
-        new.kept_nodes = keep
-        return new
+        _no_mult(self, "prune()")
+        from ..interpretation.pruning import prune
+        return prune(self, node_th, edge_th, x, by)
+
+    def prune_node(self, threshold=1e-2, x=None, by="attribution"):
+        """pykan's ``prune_node``: a new KAN without the hidden nodes scoring ``<= threshold``."""
+        _no_mult(self, "prune_node()")
+        from ..interpretation.pruning import prune_nodes
+        return prune_nodes(self, threshold, x, by)
+
+    def prune_edge(self, threshold=3e-2, x=None, by="attribution"):
+        """pykan's ``prune_edge``: mask, in place, the edges scoring ``<= threshold``.
+
+        Returns the newly masked edges per layer (boolean ``(width[l], width[l+1])``);
+        see :func:`numpykan.interpretation.pruning.prune_edges`.
+        """
+        _no_mult(self, "prune_edge()")
+        from ..interpretation.pruning import prune_edges
+        return prune_edges(self, threshold, x, by)
+
+    def prune_input(self, threshold=1e-2, x=None, active_inputs=None, verbose=False):
+        """A KAN with only the inputs whose feature score exceeds ``threshold``.
+
+        The result takes ``x[:, kept]`` and says which columns it kept in
+        ``kept_inputs``; see :func:`numpykan.interpretation.pruning.prune_input`.
+        """
+        _no_mult(self, "prune_input()")
+        from ..interpretation.pruning import prune_input
+        return prune_input(self, threshold, x, active_inputs, verbose)
+
+    def remove_edge(self, l, i, j):
+        """Mask edge ``(l, i, j)`` in place (and drop its formula); see :mod:`numpykan.interpretation.pruning`."""
+        from ..interpretation.pruning import remove_edge
+        remove_edge(self, l, i, j)
+
+    def remove_node(self, l, i, mode="all"):
+        """Mask the edges into (``"down"``) and out of (``"up"``) node ``i`` of node layer ``l`` in place."""
+        _no_mult(self, "remove_node()")
+        from ..interpretation.pruning import remove_node
+        remove_node(self, l, i, mode)
 
     # -- plots and formulas (see numpykan.plot and numpykan.symbolic) ---------------------
     def plot(self, path=None, x=None, **kwargs):
@@ -524,7 +666,12 @@ class KAN(Network):
 
     # -- checkpoints ------------------------------------------------------------------
     def save(self, path):
-        """Write the model to ``path`` (``.npz``, arrays and a JSON config only); return the path."""
+        """Write the model to ``path`` (``.npz``, arrays and a JSON config only); return the path.
+
+        A model whose ``base_fun`` is a tuple of callables raises ``ValueError``
+        (a checkpoint holds no code).
+        """
+        _check_savable(self.config["base_fun"], "base_fun")
         arrays = {}
         for l, layer in enumerate(self.layers):
             for key, v in layer.params.items():
