@@ -101,7 +101,7 @@ def _no_mult(model, what):
     """``NotImplementedError`` for what does not handle multiplication nodes yet."""
     if model.nodes is not None:
         raise NotImplementedError(f"{what} does not handle multiplication nodes yet (width "
-                                  f"{model.width}): train and read the model unpruned")
+                                  f"{model.width}); a model with them can be trained, read and saved, not pruned yet")
 
 
 def _check_bool(value, name):
