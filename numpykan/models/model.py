@@ -101,7 +101,8 @@ def _no_mult(model, what):
     """``NotImplementedError`` for what does not handle multiplication nodes yet."""
     if model.nodes is not None:
         raise NotImplementedError(f"{what} does not handle multiplication nodes yet (width "
-                                  f"{model.width}); a model with them can be trained, read and saved, not pruned yet")
+                                  f"{model.width}); a model with them can be trained, read "
+                                  f"and saved, not attributed or pruned yet")
 
 
 def _check_bool(value, name):
