@@ -26,6 +26,7 @@ _MODULES = {
     "activations": "models.activations", "layer": "models.layer", "model": "models.model",
     "mlp": "models.mlp", "network": "models.network", "checkpoint": "models.checkpoint",
     "derivatives": "models.derivatives", "derivative_layers": "models.derivative_layers",
+    "multnodes": "models.multnodes",
     "losses": "training.losses", "regularization": "training.regularization",
     "regmetrics": "training.regmetrics", "init": "models.init",
     "optim": "training.optim", "lbfgs": "training.lbfgs", "train": "training.train",

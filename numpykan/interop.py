@@ -43,7 +43,11 @@ What pykan has and numpykan maps or refuses
   callable equal to one of them is accepted); anything else is refused.
 - ``input_id`` other than ``0 .. I-1`` (after pykan's ``prune_input``): refused
   (numpykan's ``KAN`` takes exactly its inputs; select the columns yourself).
-- Multiplication nodes (``width=[2, [5, 2], 1]``): refused until numpykan has them.
+- Multiplication nodes (``width=[2, [5, 2], 1]``, ``mult_arity`` an int or
+  per-node lists): the same in both, subnodes in the same order (each mult node
+  multiplies its ``arity`` consecutive subnodes after the sum nodes'), so the
+  layers' arrays (``(width_in[l], width_out[l+1])``) copy over as they are. pykan
+  accepts mult nodes among the inputs or the outputs too; numpykan refuses those.
 - ``symbolic_enabled=False``: pykan then skips every formula edge, and so
   does the converted model (the formulas are not carried over).
 - Frozen scales (``requires_grad=False`` on ``scale_sp``/``scale_base``, pykan's
@@ -143,7 +147,7 @@ def to_pykan(model):
     Returns
     -------
     kan.MultKAN
-        Same ``width``, per-layer ``grid``/``k`` (an int when all layers share
+        Same ``width`` (and ``mult_arity``), per-layer ``grid``/``k`` (an int when all layers share
         it, else a list), ``grid_range``, ``grid_eps`` and base function;
         every layer's ``grid``, ``coef``, ``scale_base`` (numpykan's ``w_b``),
         ``scale_sp`` (``w_s``) and ``mask`` are copies of numpykan's arrays;
@@ -189,7 +193,8 @@ def to_pykan(model):
     k = ks[0] if len(set(ks)) == 1 else ks
     frozen = [getattr(layer, "frozen", frozenset()) for layer in layers]
     with _global_rngs_kept(torch):
-        pk = kan.MultKAN(width=list(model.width), grid=grid, k=k,
+        pk = kan.MultKAN(width=_pykan_width(model.width), grid=grid, k=k,
+                         mult_arity=_pykan_arity(model.mult_arity),
                          base_fun=layers[0].base_fun, grid_eps=float(model.grid_eps),
                          grid_range=[float(v) for v in model.config["grid_range"]],
                          sp_trainable=not any("w_s" in f for f in frozen),
@@ -217,6 +222,18 @@ def to_pykan(model):
                 sym.affine[j, i] = torch.from_numpy(np.array(abcd))   # then numpykan's a, b, c, d
                 sym.mask[j, i] = 1.0
     return pk
+
+
+def _pykan_width(width):
+    """A fresh copy of ``width`` with ``[sum, mult]`` pairs as lists (pykan edits it in place)."""
+    return [int(w) if isinstance(w, (int, np.integer)) else [int(v) for v in w] for w in width]
+
+
+def _pykan_arity(mult_arity):
+    """``mult_arity`` as pykan takes it: an int, or per width entry a list of ints."""
+    if isinstance(mult_arity, (int, np.integer)):
+        return int(mult_arity)
+    return [[int(a) for a in per] for per in mult_arity]
 
 
 # ---------------------------------------------------------------------------
@@ -258,9 +275,10 @@ def _check_pykan(torch, kan, m):
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"pykan model has dtype {dtype}; numpykan holds float32 or float64")
     for l, w in enumerate(m.width):
-        if w[1] != 0:
-            raise ValueError(f"pykan width[{l}] = {w} has {w[1]} multiplication node(s); "
-                             f"numpykan's KAN has sum nodes only")
+        if w[1] != 0 and l in (0, len(m.width) - 1):
+            raise ValueError(f"pykan width[{l}] = {w} has {w[1]} multiplication node(s) among the "
+                             f"{'inputs' if l == 0 else 'outputs'}; numpykan's KAN has them in "
+                             f"hidden layers only")
     n_in = m.width_in[0]
     ids = m.input_id.detach().cpu().numpy()
     if not np.array_equal(ids, np.arange(n_in)):
@@ -318,7 +336,8 @@ def from_pykan(pykan_model):
     Parameters
     ----------
     pykan_model : kan.MultKAN
-        On the CPU, float32 or float64 throughout, sum nodes only, identity
+        On the CPU, float32 or float64 throughout, multiplication nodes in
+        hidden layers only, identity
         node/subnode affine maps, base function silu, identity or zero, one
         spline degree for all layers, formula edges from numpykan's library.
 
@@ -337,7 +356,8 @@ def from_pykan(pykan_model):
         Not a ``kan.MultKAN``; mixed or unsupported dtypes.
     ValueError
         A feature numpykan cannot represent (the message names it and the
-        parameter that holds it): multiplication nodes, non-identity affine
+        parameter that holds it): multiplication nodes among the inputs or
+        outputs, non-identity affine
         parameters, an unknown base function or formula, per-layer degrees,
         ``input_id`` from ``prune_input``, a frozen ``coef``, a non-increasing
         grid, a device other than the CPU.
@@ -367,12 +387,13 @@ def from_pykan(pykan_model):
     if len(bases) > 1:
         raise ValueError(f"pykan layers use different base functions {[d['base'] for d in layers]}; "
                          f"numpykan's KAN has one")
-    width = [int(w[0]) for w in m.width]
+    width = [int(w[0]) if int(w[1]) == 0 else [int(w[0]), int(w[1])] for w in m.width]
     G0 = layers[0]["grid"].shape[1] - 2 * layers[0]["k"] - 1
     grid_range = tuple(float(v) for v in m.grid_range)
     model = KAN(width, grid=G0, k=layers[0]["k"], grid_range=grid_range, base_fun=bases.pop(),
                 seed=None, dtype=nk_dtype, grid_eps=float(m.grid_eps),
-                sp_trainable=all(d["sp"] for d in layers), sb_trainable=all(d["sb"] for d in layers))
+                sp_trainable=all(d["sp"] for d in layers), sb_trainable=all(d["sb"] for d in layers),
+                mult_arity=_pykan_arity(m.mult_arity))
     for layer, d in zip(model.layers, layers):
         layer.grid = d["grid"]
         for key in ("coef", "w_b", "w_s"):

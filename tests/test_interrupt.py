@@ -13,7 +13,8 @@ equal, bit for bit, the state before the step or the state after a clean
 step; and from a restored state, the next step must give exactly the clean
 step's result (so the restored optimizer is consistent with its fused arrays).
 The same model with frozen parameters (``w_b`` of layer 0, ``w_s`` of layer 1:
-gradient None, skipped by the optimizers) is swept too, more sparsely.
+gradient None, skipped by the optimizers) is swept too, more sparsely, and so is a
+``[2, [2, 1], 2]`` model whose hidden layer has a multiplication node.
 """
 
 import inspect
@@ -35,22 +36,27 @@ LOOP_LINE = _first + next(i for i, line in enumerate(_src) if "for step in range
 #: functions whose every executed line is an injection point: fit's loop, the update, the commit
 EVERY_LINE = ("fit", "Optimizer._step_all", "Adam._step_all", "Adam._direction", "Adam._update",
               "Adam._decay", "AdamW._decay", "SGD._update", "LBFGS._set_x", "LBFGS.reset_history",
-              "StepSnapshots.commit")
+              "StepSnapshots.commit", "KAN._forward_mult", "MultNodes.forward", "MultNodes.backward")
 OPTIMIZERS = ("Adam", "AdamW", "SGD", "LBFGS")
-#: (optimizer, frozen) of the sweep: every optimizer, and the frozen model for one of each kind
-SWEEP = [(name, False) for name in OPTIMIZERS] + [("Adam", True), ("SGD", True), ("LBFGS", True)]
+#: (optimizer, variant) of the sweep: every optimizer, and the frozen model and the model
+#: with a multiplication node for some
+SWEEP = [(name, False) for name in OPTIMIZERS] + [("Adam", True), ("SGD", True), ("LBFGS", True),
+                                                  ("Adam", "mult"), ("LBFGS", "mult")]
 FROZEN = {0: "w_b", 1: "w_s"}                   # layer -> its frozen key in the frozen variant
 STEP = dict(steps=1, lamb=0.01, update_grid=True, grid_update_num=1, start_grid_update_step=0,
             stop_grid_update_step=1, verbose=False)
 
 
 def make(name, frozen=False):
-    """A warmed-up model and optimizer, the same every time (``frozen``: see ``FROZEN``)."""
+    """A warmed-up model and optimizer, the same every time (``frozen``: see ``FROZEN``;
+    ``"mult"``: a hidden layer of 2 sum nodes and 1 multiplication node instead)."""
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (40, 2))
     data = {"train_input": x, "train_label": np.stack([np.sin(3 * x[:, 0]), x[:, 1] ** 2], 1)}
-    model = nk.KAN([2, 3, 2], grid=3, k=2, seed=0)
-    if frozen:
+    model = nk.KAN([2, [2, 1] if frozen == "mult" else 3, 2], grid=3, k=2, seed=0)
+    if frozen == "mult":
+        assert model.nodes[0] is not None
+    elif frozen:
         model.layers[0].set_trainable(sb_trainable=False)
         model.layers[1].set_trainable(sp_trainable=False)
     model.fix_symbolic(1, 0, 0, "sin", fit_params=False)
@@ -143,7 +149,8 @@ def points(files, budget=40):
     return sorted(chosen)
 
 
-@pytest.fixture(scope="module", params=SWEEP, ids=[f"{n}-frozen" if f else n for n, f in SWEEP])
+@pytest.fixture(scope="module", params=SWEEP,
+                ids=[f"{n}-{'mult' if f == 'mult' else 'frozen'}" if f else n for n, f in SWEEP])
 def reference(request):
     """(name, frozen, state before the step, state after a clean step, the line files of the step)."""
     name, frozen = request.param
@@ -158,7 +165,7 @@ def reference(request):
 def test_injected_at_every_point_leaves_before_or_after(reference, exc):
     name, frozen, before, after, files = reference
     assert not same(before, after)                              # the step changes everything
-    if frozen:                                                  # ... but what is frozen
+    if frozen is True:                                          # ... but what is frozen
         for l, key in FROZEN.items():
             assert before[f"{l}.g.{key}"] == after[f"{l}.g.{key}"] == None   # noqa: E711
             assert np.array_equal(before[f"{l}.p.{key}"], after[f"{l}.p.{key}"])
@@ -225,7 +232,8 @@ def _inf_v(self_direction):
     (name, where, n, False) for name in ("Adam", "AdamW", "SGD")
     for where, n in [("forward", 1), ("forward", 2), ("backward", 1), ("backward", 2), ("loss", 1),
                      ("v", 1)] if not (name == "SGD" and where == "v")] + [
-    (name, where, n, True) for name in ("Adam", "SGD") for where, n in [("backward", 1), ("backward", 2)]])
+    (name, where, n, True) for name in ("Adam", "SGD") for where, n in [("backward", 1), ("backward", 2)]] + [
+    ("Adam", where, n, "mult") for where, n in [("forward", 1), ("backward", 2), ("loss", 1)]])
 def test_non_finite_values_stop_with_the_state_before(monkeypatch, name, where, n, frozen):
     """NaN out of layer 0's or 1's forward or backward, a NaN loss, an infinite second moment."""
     model, opt, data = make(name, frozen)

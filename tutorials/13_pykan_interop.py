@@ -241,18 +241,21 @@ if HAVE_PYKAN:
 # %% [markdown]
 # ## 7. What does not move
 #
-# pykan can hold things numpykan cannot: multiplication nodes, a non-identity node affine
-# map, base functions other than silu/identity/zero, formulas outside numpykan's library
-# (functions added with `kan.utils.add_symbolic`; the built-in names are shared). `from_pykan`
-# refuses such a model with an error that names the
-# feature and where it sits, rather than converting it into a different function.
+# pykan can hold things numpykan cannot: multiplication nodes among the outputs, a
+# non-identity node affine map, base functions other than silu/identity/zero, formulas
+# outside numpykan's library (functions added with `kan.utils.add_symbolic`; the built-in
+# names are shared). `from_pykan` refuses such a model with an error that names the feature
+# and where it sits, rather than converting it into a different function. Multiplication
+# nodes in hidden layers do move (`[2, [3, 1], 1]`).
 
 # %%
 if HAVE_PYKAN:
     with_mult = kan.MultKAN(width=[2, [3, 1], 1], auto_save=False)   # 3 sum nodes, 1 multiplication node
+    assert nk.interop.from_pykan(with_mult).width == [2, [3, 1], 1]
+    mult_out = kan.MultKAN(width=[2, 3, [0, 1]], auto_save=False)    # the output is a product
     try:
-        nk.interop.from_pykan(with_mult)
-        raise AssertionError("a model with multiplication nodes was converted")
+        nk.interop.from_pykan(mult_out)
+        raise AssertionError("a model with a multiplication node among its outputs was converted")
     except ValueError as err:
         print("refused:", err)
 

@@ -187,9 +187,9 @@ def _edge_ranges(model, x, n=256, seed=0):
         x = lo + u * (hi - lo)
     h = model._input(x)
     hs = []
-    for layer in model.layers:
+    for l, layer in enumerate(model.layers):
         hs.append(h)
-        h = layer(h)
+        h = model._infer(h, l, l + 1) if hasattr(model, "_infer") else layer(h)   # mult nodes too
     return x, hs
 
 
@@ -204,7 +204,9 @@ def plot_network(model, path=None, x=None, in_vars=None, out_vars=None, beta=3.0
     importance: ``alpha = tanh(beta * n_lij / max n)``, with
     ``n_lij = mean_b |phi_lij|`` from :meth:`KAN.edge_scores` (floor 0.05).
     Formula edges are drawn in red with their function's name; pruned edges
-    (mask 0, no formula) are left out.
+    (mask 0, no formula) are left out. Multiplication nodes are drawn as
+    white squares marked ``x``; their subnodes (where the edges of the layer
+    below end) as small dots just under the row, joined to the node they feed.
 
     Parameters
     ----------
@@ -230,11 +232,17 @@ def plot_network(model, path=None, x=None, in_vars=None, out_vars=None, beta=3.0
     """
     from .symbolic_edges import edge_values
     plt = pyplot()
+    from ..training.regularization import edge_norms
     x, hs = _edge_ranges(model, x)
-    scores = model.edge_scores(x)                                         # list of (I, O)
+    nodes = getattr(model, "nodes", None)                                 # multiplication nodes
+    if nodes is None:
+        scores = model.edge_scores(x)                                     # list of (I, O)
+    else:
+        scores = [edge_norms(layer.activations(h)) for layer, h in zip(model.layers, hs)]
+    width_in = getattr(model, "width_in", model.width)
     top = max(float(s.max()) for s in scores) or 1.0
     L = len(model.layers)
-    slots = max(max(layer.in_dim * layer.out_dim for layer in model.layers), max(model.width))
+    slots = max(max(layer.in_dim * layer.out_dim for layer in model.layers), max(width_in))
     fig = plt.figure(figsize=(scale * max(4.0, 0.75 * slots), scale * 2.4 * L))
     ax = fig.add_axes([0, 0, 1, 1])
     ylo, yhi = -0.3, L + (0.45 if title else 0.3)
@@ -248,13 +256,32 @@ def plot_network(model, path=None, x=None, in_vars=None, out_vars=None, beta=3.0
     def node_x(n_nodes):
         return (np.arange(n_nodes) + 0.5) / n_nodes
 
+    sub_dy = 0.12                                                         # subnodes sit this far below
     for l in range(L + 1):
-        xs = node_x(model.width[l])
-        ax.scatter(xs, np.full_like(xs, l), s=120, c="black", zorder=3)
+        xs = node_x(width_in[l])
+        op = nodes[l - 1] if nodes is not None and l > 0 else None
+        n_sum = len(xs) if op is None else op.n_sum
+        ax.scatter(xs[:n_sum], np.full(n_sum, l), s=120, c="black", zorder=3)
+        if op is not None:                                                # mult nodes and their subnodes
+            ax.scatter(xs[n_sum:], np.full(len(xs) - n_sum, l), s=200, marker="s", c="white",
+                       edgecolors="black", zorder=3)
+            ax.scatter(xs[n_sum:], np.full(len(xs) - n_sum, l), s=60, marker="x", c="black", zorder=4)
+            sx = node_x(op.n_sub)
+            ax.scatter(sx[n_sum:], np.full(op.n_sub - n_sum, l - sub_dy), s=25, c="black", zorder=3)
+            start = n_sum
+            for m, a in enumerate(op.arities):
+                for r in range(start, start + a):
+                    ax.plot([sx[r], xs[n_sum + m]], [l - sub_dy, l], color="black", lw=0.8)
+                start += a
     ins_h = 0.5                                                           # inset height (rows)
     for l, layer in enumerate(model.layers):
         I, O = layer.in_dim, layer.out_dim
         x_in, x_out = node_x(I), node_x(O)
+        op = nodes[l] if nodes is not None else None
+        y_out = np.full(O, l + 1.0)                                       # where edge j ends
+        if op is not None:
+            y_out[op.n_sum:] -= sub_dy
+            x_out[:op.n_sum] = node_x(op.n_nodes)[:op.n_sum]
         n_slots = I * O
         w_slot = 1.0 / n_slots
         ins_w = min(0.8 * w_slot, 0.18)
@@ -271,7 +298,7 @@ def plot_network(model, path=None, x=None, in_vars=None, out_vars=None, beta=3.0
                 cx = (i * O + j + 0.5) * w_slot                           # inset centre
                 y0, y1 = l + 0.5 - ins_h / 2, l + 0.5 + ins_h / 2
                 ax.plot([x_in[i], cx], [l, y0], color=color, alpha=alpha, lw=1)
-                ax.plot([cx, x_out[j]], [y1, l + 1], color=color, alpha=alpha, lw=1)
+                ax.plot([cx, x_out[j]], [y1, y_out[j]], color=color, alpha=alpha, lw=1)
                 fx, fy0 = to_fig(cx - ins_w / 2, y0)
                 _, fy1 = to_fig(cx, y1)
                 ins = fig.add_axes([fx, fy0, ins_w, fy1 - fy0])
@@ -284,7 +311,7 @@ def plot_network(model, path=None, x=None, in_vars=None, out_vars=None, beta=3.0
                     ins.set_title(layer.symbolic.names[e], fontsize=7, color="red", pad=1)
     for names, row, va, off in ((in_vars, 0, "top", -0.12), (out_vars, L, "bottom", 0.12)):
         if names is not None:
-            xs = node_x(model.width[row])
+            xs = node_x(width_in[row])
             if len(names) != len(xs):
                 raise ValueError(f"expected {len(xs)} names for row {row}, got {len(names)}")
             for px, name in zip(xs, names):

@@ -282,9 +282,7 @@ def edge_inputs(model, l, i, x=None, n=201):
         k = layer.k
         lo, hi = float(layer.grid[i, k]), float(layer.grid[i, -k - 1])
         return np.linspace(lo, hi, n)
-    h = model._input(x)
-    for layer_ in model.layers[:l]:
-        h = layer_(h)
+    h = model._infer(model._input(x), 0, l)                   # layers < l, multiplication nodes too
     xs = np.sort(h[:, i].astype(np.float64))                  # (B,)
     if xs.size > n:
         xs = xs[np.linspace(0, xs.size - 1, n).round().astype(int)]
@@ -482,13 +480,44 @@ def _sympy_edge(sp, name, a, b, c, d, u):
     return num(c) * fu + num(d)
 
 
+def _products(subnodes, nodes, precision):
+    """Node expressions after multiplication nodes: sum nodes as they are, products of subnodes."""
+    out = list(subnodes[:nodes.n_sum])
+    start = nodes.n_sum
+    for a in nodes.arities:
+        coef, terms = 1.0, []
+        for f in subnodes[start:start + a]:                    # c t (one term) or (expression)
+            if not f.terms:
+                coef *= f.const
+            elif f.const == 0.0 and len(f.terms) == 1:
+                (t, c), = f.terms.items()
+                coef *= c
+                terms.append(f"({t})" if " + " in t or " - " in t else t)
+            else:
+                terms.append(f"({f.format(precision)})")
+        out.append(_Affine(coef) if not terms or coef == 0.0 else _Affine(0.0, {"*".join(terms): coef}))
+        start += a
+    return out
+
+
+def _sympy_products(sp, subnodes, nodes):
+    """The sympy twin of :func:`_products`: sum nodes as they are, products of subnodes."""
+    out = list(subnodes[:nodes.n_sum])
+    start = nodes.n_sum
+    for a in nodes.arities:
+        out.append(sp.Mul(*subnodes[start:start + a]))
+        start += a
+    return out
+
+
 def symbolic_formula(model, var_names=None, precision=4, simplify=False, sympy=False):
     """The network as readable formulas, one string per output.
 
     Each node's expression is composed through the layers: a formula edge
     ``c f(a u + b) + d`` applied to its input's expression ``u``, summed per
     node with constants folded (``f = x`` merges into the affine part). Edges
-    still splines appear as ``spline_l_i_j(...)``. Numbers are printed with
+    still splines appear as ``spline_l_i_j(...)``; a multiplication node is the
+    product of its subnodes' expressions. Numbers are printed with
     ``precision`` significant digits.
 
     Parameters
@@ -551,8 +580,11 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False, sympy=F
                 ps = s if inner.is_atom() else f"({s})"
                 term = fn.template.replace("{x}", s).replace("{px}", ps)
                 out[j] = out[j].add(_Affine(d, {term: c}))
-        exprs = out
-        sym_exprs = sym_out
+        nodes = getattr(model, "nodes", None)                  # multiplication nodes after layer l
+        node_op = None if nodes is None else nodes[l]
+        exprs = out if node_op is None else _products(out, node_op, precision)
+        if sp:
+            sym_exprs = sym_out if node_op is None else _sympy_products(sp, sym_out, node_op)
     if sp:
         return [sp.simplify(e) for e in sym_exprs] if simplify else sym_exprs
     strings = [e.format(precision) for e in exprs]

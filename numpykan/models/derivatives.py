@@ -33,8 +33,10 @@ any object with ``forward(h, J, H, order, backward, input_grad) -> (h, J, H, cac
 that has them lists its stages in a method ``derivative_stages()``, which
 :func:`stages` uses instead of one stage per layer. For a product node the
 forward rules are ``(uv)_d = u_d v + u v_d`` and ``(uv)_dd = u_dd v + 2 u_d v_d + u v_dd``
-(per direction ``d``, so the diagonal stays closed); multiplication nodes do not exist
-in numpykan yet, so no such stage is written here.
+(per direction ``d``, so the diagonal stays closed). A KAN with multiplication nodes
+lists :class:`numpykan.models.multnodes.MultStage` after each layer that feeds them
+(:meth:`numpykan.KAN.derivative_stages`); the product rule of any arity and its reverse
+pass are derived there.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """KAN: a stack of :class:`~numpykan.layer.KANLayer`; loss, gradient, grid update, save/load.
 
 Layer ``l`` maps ``width[l]`` nodes to ``width[l + 1]`` nodes; the nodes only
-sum their incoming edges. Training uses :meth:`KAN.loss_and_grad`, which runs
+sum their incoming edges, except multiplication nodes (``width=[2, [5, 2], 1]``),
+which multiply some of them (``numpykan.models.multnodes``): then layer ``l`` maps
+``width_in[l]`` nodes to ``width_out[l + 1]`` subnodes. Training uses :meth:`KAN.loss_and_grad`, which runs
 the forward pass, the loss, the regularizer (:mod:`numpykan.regularization`)
 and the backward pass, and leaves every layer's ``grads`` filled.
 """
@@ -19,7 +21,7 @@ from ..training.regmetrics import check_metric, layer_regularization
 from ..training.regularization import edge_norms
 from ..training.transaction import atomic
 from ..validation import check_nonnegative
-from . import checkpoint
+from . import checkpoint, multnodes
 from .init import check_base_init
 from .layer import KANLayer, _check_dtype, check_grid_eps
 from .layer import _base_repr as _layer_base_repr
@@ -64,7 +66,7 @@ def _check_savable(value, name):
 
 #: what :func:`copy_model` leaves out: caches and reused buffers of the last pass, last step's by-products
 _NOT_COPIED = ("cache", "_workspace", "_jet_workspace", "_jet_generation", "last_loss",
-               "grad_input")
+               "grad_input", "node_cache")
 
 
 def copy_model(model):
@@ -95,6 +97,14 @@ def copy_model(model):
     return new
 
 
+def _no_mult(model, what):
+    """``NotImplementedError`` for what does not handle multiplication nodes yet."""
+    if model.nodes is not None:
+        raise NotImplementedError(f"{what} does not handle multiplication nodes yet (width "
+                                  f"{model.width}); a model with them can be trained, read "
+                                  f"and saved, not attributed or pruned yet")
+
+
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -120,7 +130,8 @@ def _check_width(width):
         raise ValueError(f"width needs at least an input and an output size, got {list(width)}")
     for w in width:
         if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
-            raise ValueError(f"width must hold positive ints, got {list(width)}")
+            raise ValueError(f"width must hold positive ints (an MLP's layer sizes; "
+                             f"multiplication nodes are a KAN's), got {list(width)}")
     return [int(w) for w in width]
 
 
@@ -129,8 +140,12 @@ class KAN(Network):
 
     Parameters
     ----------
-    width : list of int
-        Nodes per layer, e.g. ``[2, 5, 1]``.
+    width : list
+        Nodes per layer, e.g. ``[2, 5, 1]``; a hidden entry may be a pair
+        ``[sum, mult]`` of sum and multiplication nodes, e.g. ``[2, [5, 2], 1]``
+        (pykan 2.0; see :mod:`numpykan.models.multnodes`). ``model.width`` keeps
+        the pairs; ``model.width_in[l]`` counts layer ``l``'s nodes (``sum + mult``),
+        ``model.width_out[l]`` its subnodes (``sum + sum of arities``).
     grid : int or list of int
         Grid intervals ``G`` per edge; a list gives one per layer
         (``len(width) - 1`` entries), e.g. ``grid=[5, 3]``.
@@ -164,6 +179,10 @@ class KAN(Network):
     sp_trainable, sb_trainable : bool
         ``False`` freezes every layer's ``w_s`` (resp. ``w_b``) at its initial
         value: no gradient, no optimizer step.
+    mult_arity : int or list
+        Factors per multiplication node: an int (all of them, pykan's default 2),
+        or pykan's per-entry lists (``[[], [2, 3], []]``: the hidden layer's two
+        mult nodes multiply 2 and 3 subnodes).
 
     Examples
     --------
@@ -174,12 +193,20 @@ class KAN(Network):
     150
     >>> KAN([2, 5, 1], grid=[5, 3], k=[3, 2], base_fun="tanh")
     KAN(width=[2, 5, 1], grid=[5, 3], k=[3, 2], base_fun='tanh', dtype=float64, parameters=135)
+    >>> mult = KAN([2, [5, 2], 1], mult_arity=2, seed=0)   # 5 sum nodes, 2 products of 2 subnodes
+    >>> mult.width_out, mult.width_in                      # layer 0: 2 -> 9, layer 1: 7 -> 1
+    ([2, 9, 1], [2, 7, 1])
     """
+
+    #: no layer has multiplication nodes (a model built by __new__, e.g. by prune, has none)
+    nodes = None
+    mult_arity = 2
 
     def __init__(self, width, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu", seed=0,
                  dtype=np.float64, noise_scale=0.5, grid_eps=0.02, scale_base_mu=0.0,
-                 scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True):
-        self.width = _check_width(width)
+                 scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True,
+                 mult_arity=2):
+        multnodes.set_layout(self, width, mult_arity)   # width, width_in, width_out, nodes
         self.dtype = _check_dtype(dtype)
         self.grid_eps = float(grid_eps)
         if not 0.0 <= self.grid_eps <= 1.0:
@@ -192,7 +219,8 @@ class KAN(Network):
         seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
         grids, ks = _per_layer(grid, "grid", len(seeds)), _per_layer(k, "k", len(seeds))
         self.layers = [
-            KANLayer(self.width[l], self.width[l + 1], grid=grids[l], k=ks[l], grid_range=grid_range,
+            KANLayer(self.width_in[l], self.width_out[l + 1], grid=grids[l], k=ks[l],
+                     grid_range=grid_range,
                      base_fun=base_fun, noise_scale=noise_scale,
                      seed=np.random.default_rng(seeds[l]), dtype=self.dtype,
                      scale_base_mu=mu, scale_base_sigma=sigma, sparse_init=sparse_init,
@@ -206,12 +234,28 @@ class KAN(Network):
                            grid_eps=self.grid_eps, scale_base_mu=mu, scale_base_sigma=sigma,
                            sparse_init=sparse_init, sp_trainable=sp_trainable,
                            sb_trainable=sb_trainable)
+        if self.nodes is not None:
+            self.config["mult_arity"] = self.mult_arity
         self.grad_input = None
+
+    width_in = property(lambda self: self.__dict__.get("width_in", self.width),
+                        doc="Nodes per width entry (what layer ``l`` takes); ``width`` without mult nodes.")
+    width_out = property(lambda self: self.__dict__.get("width_out", self.width),
+                         doc="Subnodes per width entry (what layer ``l - 1`` outputs); ``width`` without mult nodes.")
+
+    @width_in.setter
+    def width_in(self, value):
+        self.__dict__["width_in"] = value
+
+    @width_out.setter
+    def width_out(self, value):
+        self.__dict__["width_out"] = value
 
     def __repr__(self):
         base = self.layers[0].base_fun
         base = "" if base == "silu" else f"base_fun={_layer_base_repr(base)}, "
-        return (f"KAN(width={self.width}, grid={_shown([la.G for la in self.layers])}, "
+        mult = "" if self.nodes is None else f", mult_arity={self.mult_arity}"
+        return (f"KAN(width={self.width}{mult}, grid={_shown([la.G for la in self.layers])}, "
                 f"k={_shown([la.k for la in self.layers])}, {base}"
                 f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
 
@@ -237,8 +281,35 @@ class KAN(Network):
         if not cache:
             return self.predict(x) if check else self._predict(x)
         h = self._input(x) if check else x
+        if self.nodes is not None:
+            return self._forward_mult(h, input_grad)
         for l, layer in enumerate(self.layers):
             h = layer.forward(h, check=False, input_grad=input_grad or l > 0)   # (B, width[l+1])
+        return h
+
+    def _forward_mult(self, h, input_grad):
+        """:meth:`forward` through layers and their multiplication nodes; ``self.node_cache`` set at the end."""
+        caches = []
+        for l, (layer, nodes) in enumerate(zip(self.layers, self.nodes)):
+            h = layer.forward(h, check=False, input_grad=input_grad or l > 0)   # (B, width_out[l+1])
+            cache = None
+            if nodes is not None:
+                h, cache = nodes.forward(h)                    # (B, width_in[l+1])
+                cache["layer_cache"] = layer.cache             # which layer pass it belongs to
+            caches.append(cache)
+        self.node_cache = caches
+        return h
+
+    def _infer(self, h, start=0, stop=None):
+        """Inference (no cache) of a checked ``h`` through layers ``start .. stop - 1`` and their nodes.
+
+        ``_infer(x, 0, l)`` is the input of layer ``l`` (``(B, width_in[l])``).
+        """
+        nodes = self.nodes
+        for l in range(start, len(self.layers) if stop is None else stop):
+            h = self.layers[l]._infer(h)                       # (B, width_out[l+1])
+            if nodes is not None and nodes[l] is not None:
+                h = nodes[l].forward(h, cache=False)[0]        # (B, width_in[l+1])
         return h
 
     def backward(self, dy, dA=None, input_grad=True):
@@ -254,6 +325,8 @@ class KAN(Network):
 
         With ``input_grad=False`` the first layer fills its parameter gradients
         only, and None is returned (training needs no ``dL/dx`` of the data).
+        Multiplication nodes pass ``dL/d(node)`` back to their subnodes by the
+        product rule (:meth:`numpykan.models.multnodes.MultNodes.backward`).
 
         Raises
         ------
@@ -269,6 +342,15 @@ class KAN(Network):
                     or (c["lb"].derivs is None and (input_grad or l > 0))
                     or (layer.symbolic is not None and layer.symbolic.cache is None)):
                 layer.check_cache(input_grad or l > 0)         # raises, saying why
+        nodes = self.nodes
+        if nodes is not None:
+            caches = self.__dict__.get("node_cache") or [None] * len(nodes)
+            for l, op in enumerate(nodes):
+                if op is not None and (caches[l] is None
+                                       or caches[l]["layer_cache"] is not self.layers[l].cache):
+                    raise RuntimeError(f"the multiplication nodes after layer {l} have no cache of "
+                                       f"that layer's last forward pass (the layer ran alone, or "
+                                       f"the model was restored): run model.forward(x) again")
         last = self.layers[-1]
         last._check_upstream(dy, (None, last.out_dim), "dy")
         if dA is not None:
@@ -282,6 +364,8 @@ class KAN(Network):
         for l in reversed(range(len(self.layers))):
             layer = self.layers[l]
             want = input_grad or l > 0
+            if nodes is not None and nodes[l] is not None:
+                d = nodes[l].backward(d, caches[l])            # (B, width_in[l+1]) -> (B, width_out[l+1])
             dx = layer.backward(d, want, check=False)          # (B, width[l]) or None
             if dA is not None and dA[l] is not None:
                 dxa = apply_reg_grad(layer, dA[l], want)       # regularizer's share
@@ -370,6 +454,16 @@ class KAN(Network):
         return value + lamb * reg
 
     # -- input derivatives (see numpykan.derivatives) ------------------------------------
+    def derivative_stages(self):
+        """The chain of :mod:`numpykan.derivatives`: each layer, then its multiplication nodes if any."""
+        from .derivative_layers import KANStage
+        out = []
+        for l, layer in enumerate(self.layers):
+            out.append(KANStage(layer))
+            if self.nodes is not None and self.nodes[l] is not None:
+                out.append(multnodes.MultStage(self.nodes[l]))
+        return out
+
     def jacobian(self, x):
         """``J[b, o, d] = du_o/dx_d`` -> ``(B, O, I)``, propagated forward by hand; see :mod:`numpykan.derivatives`."""
         from .derivatives import jacobian
@@ -402,6 +496,8 @@ class KAN(Network):
             grid, coef = layer._regrid(h, grid_eps)                 # nothing set yet
             new.append((layer, grid, coef))
             h = layer._infer(h, grid=grid, coef=coef)              # (B, O_l) with the new grid
+            if self.nodes is not None and self.nodes[len(new) - 1] is not None:
+                h = self.nodes[len(new) - 1].forward(h, cache=False)[0]   # through the mult nodes
             if not np.isfinite(h).all():
                 raise ValueError(f"x makes the input of layer {len(new)} non-finite: the grid "
                                  "update cannot place its knots; no layer was changed")
@@ -425,13 +521,16 @@ class KAN(Network):
         grids = _per_layer(new_grid, "new_grid", len(self.layers))
         new = KAN.__new__(KAN)
         new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
+        if self.nodes is not None:
+            new.mult_arity, new.nodes = self.mult_arity, self.nodes   # node ops hold no state
+            new.width_in, new.width_out = list(self.width_in), list(self.width_out)
         new.grad_input = None
         h = None if x is None else self._input(x)
         new.layers = []
-        for layer, G in zip(self.layers, grids):
+        for l, (layer, G) in enumerate(zip(self.layers, grids)):
             new.layers.append(layer.resized(G, h, self.grid_eps))
             if h is not None:
-                h = layer._infer(h)                                 # no cache touched
+                h = self._infer(h, l, l + 1)                        # no cache touched; mult nodes too
         new.config = dict(self.config, grid=_as_given(grids, new_grid))
         return new
 
@@ -439,6 +538,9 @@ class KAN(Network):
     def edge_scores(self, x):
         """Edge sizes ``|phi_ij|_1 = mean_b |phi_ij(x_b)|`` per layer, from samples ``x``."""
         h = self._input(x)
+        if self.nodes is not None:                             # through the multiplication nodes
+            self.forward(h, check=False)
+            return [edge_norms(layer.activations()) for layer in self.layers]
         scores = []
         for layer in self.layers:
             h = layer.forward(h)
@@ -455,6 +557,7 @@ class KAN(Network):
         ``(out, in)``), and both per output. Also kept as ``self.attribution``.
         (:meth:`edge_scores` is the forward edge size ``mean_b |phi|``, not these.)
         """
+        _no_mult(self, "attribute()")
         from ..interpretation.attribution import attribute
         self.attribution = attribute(self, x)
         return self.attribution
@@ -490,11 +593,13 @@ class KAN(Network):
             With ``kept_nodes`` (index arrays per node layer) and a cache of
             the forward pass on the samples.
         """
+        _no_mult(self, "prune()")
         from ..interpretation.pruning import prune
         return prune(self, node_th, edge_th, x, by)
 
     def prune_node(self, threshold=1e-2, x=None, by="attribution"):
         """pykan's ``prune_node``: a new KAN without the hidden nodes scoring ``<= threshold``."""
+        _no_mult(self, "prune_node()")
         from ..interpretation.pruning import prune_nodes
         return prune_nodes(self, threshold, x, by)
 
@@ -504,6 +609,7 @@ class KAN(Network):
         Returns the newly masked edges per layer (boolean ``(width[l], width[l+1])``);
         see :func:`numpykan.interpretation.pruning.prune_edges`.
         """
+        _no_mult(self, "prune_edge()")
         from ..interpretation.pruning import prune_edges
         return prune_edges(self, threshold, x, by)
 
@@ -513,6 +619,7 @@ class KAN(Network):
         The result takes ``x[:, kept]`` and says which columns it kept in
         ``kept_inputs``; see :func:`numpykan.interpretation.pruning.prune_input`.
         """
+        _no_mult(self, "prune_input()")
         from ..interpretation.pruning import prune_input
         return prune_input(self, threshold, x, active_inputs, verbose)
 
@@ -523,6 +630,7 @@ class KAN(Network):
 
     def remove_node(self, l, i, mode="all"):
         """Mask the edges into (``"down"``) and out of (``"up"``) node ``i`` of node layer ``l`` in place."""
+        _no_mult(self, "remove_node()")
         from ..interpretation.pruning import remove_node
         remove_node(self, l, i, mode)
 

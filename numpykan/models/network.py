@@ -25,7 +25,7 @@ __all__ = ["Network", "ModelSnapshot", "check_input", "check_target", "check_out
 #: layer attributes that operations replace (never write into): kept by reference
 _LAYER_REFS = ("grid", "mask", "symbolic", "cache", "frozen")   # frozen: matches the grads' Nones
 #: model attributes a training step sets
-_MODEL_REFS = ("last_loss", "grad_input")
+_MODEL_REFS = ("last_loss", "grad_input", "node_cache")   # node_cache: a KAN's multiplication nodes
 
 
 class ModelSnapshot:
@@ -203,10 +203,14 @@ class Network:
     def _predict(self, x, batch_size=8192):
         """:meth:`predict` of a checked ``x``."""
         outs = []
+        nodes = getattr(self, "nodes", None)                   # a KAN's multiplication nodes
         for start in range(0, x.shape[0], batch_size):
             h = x[start:start + batch_size]
-            for layer in self.layers:
-                h = layer.forward(h, cache=False, check=False)
+            if nodes is not None:
+                h = self._infer(h)
+            else:
+                for layer in self.layers:
+                    h = layer.forward(h, cache=False, check=False)
             outs.append(h)
         return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
 

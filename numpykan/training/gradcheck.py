@@ -652,5 +652,6 @@ def _knot_notes(model, x, tol, loss):
                              f"{dist[b, i]:.1e}); a degree-{k} spline is only C^{k - 1} at a knot "
                              f"and this check needs phi^({order + 1}) continuous (k >= {need}): "
                              f"{verdict}")
-        h = layer.forward(h, cache=False, check=False)
+        infer = getattr(model, "_infer", None)         # a KAN: through its multiplication nodes too
+        h = infer(h, l, l + 1) if infer is not None else layer.forward(h, cache=False, check=False)
     return notes
