@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..splines import bspline
 from ..training.losses import get_loss
 from ..training.regmetrics import apply_to_layer as apply_reg_grad
 from ..training.regmetrics import check_metric, layer_regularization
 from ..training.regularization import edge_norms
 from ..training.transaction import atomic
-from ..validation import check_nonnegative
+from ..validation import check_count, check_kan_args, check_nonnegative, check_real
 from . import checkpoint
 from .init import check_base_init
 from .layer import KANLayer, _check_dtype, check_grid_eps
@@ -34,13 +33,13 @@ def _check_bool(value, name):
 def _check_reg_grad(layer, d):
     """Shapes of one layer's ``dA`` entry (an array ``dL/dA`` or a ``RegGrad``), before anything is written."""
     if isinstance(d, np.ndarray):
-        layer._check_upstream(d, (None, layer.in_dim, layer.out_dim), "dA")
+        layer._check_upstream(d, (None, layer.in_dim, layer.out_dim), "dA", values=False)
         return
     for piece, shape in (("A", (None, layer.in_dim, layer.out_dim)), ("x", (None, layer.in_dim)),
                          ("coef", layer.coef.shape)):
         value = getattr(d, piece, None)
         if value is not None:
-            layer._check_upstream(value, shape, f"dA.{piece}")
+            layer._check_upstream(value, shape, f"dA.{piece}", values=False)
 
 
 def _check_width(width):
@@ -99,6 +98,7 @@ class KAN(Network):
                  dtype=np.float64, noise_scale=0.5, grid_eps=0.02, scale_base_mu=0.0,
                  scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True):
         self.width = _check_width(width)
+        check_kan_args(grid, k, grid_range, seed, noise_scale, grid_eps, dtype)
         self.dtype = _check_dtype(dtype)
         self.grid_eps = float(grid_eps)
         if not 0.0 <= self.grid_eps <= 1.0:
@@ -177,7 +177,7 @@ class KAN(Network):
                     or (layer.symbolic is not None and layer.symbolic.cache is None)):
                 layer.check_cache(input_grad or l > 0)         # raises, saying why
         last = self.layers[-1]
-        last._check_upstream(dy, (None, last.out_dim), "dy")
+        dy = last._check_upstream(dy, (None, last.out_dim), "dy")   # real, finite in dtype
         if dA is not None:
             if len(dA) != len(self.layers):
                 raise ValueError(f"dA must hold one entry (an array, a RegGrad or None) per layer, {len(self.layers)}, "
@@ -258,15 +258,16 @@ class KAN(Network):
         fn = get_loss(loss, checked=False)   # targets and outputs are checked here
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
-        lamb = float(lamb)
-        if lamb < 0 or not np.isfinite(lamb):
-            raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
+        lamb, lamb_l1, lamb_entropy = (check_nonnegative(v, name) for v, name in (
+            (lamb, "lamb"), (lamb_l1, "lamb_l1"), (lamb_entropy, "lamb_entropy")))
+        input_grad = _check_bool(input_grad, "input_grad")
         reg_metric = check_metric(reg_metric)
         lamb_coef = check_nonnegative(lamb_coef, "lamb_coef")
         lamb_coefdiff = check_nonnegative(lamb_coefdiff, "lamb_coefdiff")
         out = self.forward(x, input_grad=input_grad, check=False)   # (B, width[-1]); x checked above
         check_output(out)
         value, dout = fn(out, y)
+        check_output(dout)                   # a gradient that overflows is a divergence too
         reg, dA = 0.0, None
         if lamb > 0:
             reg, dA = self.regularization(lamb_l1, lamb_entropy, reg_metric, lamb_coef,
@@ -329,9 +330,10 @@ class KAN(Network):
         :meth:`KANLayer.resized`. This model is not changed (its caches
         included, so a later ``prune()`` still sees its last forward pass).
         """
+        new_grid = check_count(new_grid, "new_grid", 1)
         new = KAN.__new__(KAN)
         new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
-        new.config = dict(self.config, grid=int(new_grid))
+        new.config = dict(self.config, grid=new_grid)
         new.grad_input = None
         h = None if x is None else self._input(x)
         new.layers = []
@@ -370,6 +372,7 @@ class KAN(Network):
         -------
         KAN
         """
+        node_th, edge_th = check_real(node_th, "node_th"), check_real(edge_th, "edge_th")
         if x is not None:
             scores = self.edge_scores(x)
         else:
@@ -444,37 +447,5 @@ class KAN(Network):
 
     @classmethod
     def load(cls, path):
-        """Read a model written by :meth:`save` (never unpickles)."""
-        config, arrays = checkpoint.load_checkpoint(path, "KAN")
-        model = checkpoint.construct(cls, config, path)
-        for l, layer in enumerate(model.layers):
-            names = [f"layer{l}.{key}" for key in ("coef", "w_b", "w_s", "grid", "mask")]
-            checkpoint.require(arrays, names, path)
-            coef = arrays[names[0]]
-            I, O = layer.in_dim, layer.out_dim
-            if coef.ndim != 3 or coef.shape[:2] != (I, O):
-                raise ValueError(f"checkpoint {path!r}: {names[0]} has shape {coef.shape}, "
-                                 f"expected ({I}, {O}, K)")
-            K = coef.shape[2]
-            expected = {"w_b": (I, O), "w_s": (I, O), "grid": (I, K + layer.k + 1), "mask": (I, O)}
-            for key, shape in expected.items():
-                a = arrays[f"layer{l}.{key}"]
-                if a.shape != shape:
-                    raise ValueError(f"checkpoint {path!r}: layer{l}.{key} has shape {a.shape}, "
-                                     f"expected {shape}")
-            for key in ("coef", "w_b", "w_s"):
-                layer.params[key] = arrays[f"layer{l}.{key}"].astype(model.dtype)
-                layer.grads[key] = None if key in layer.frozen else np.zeros_like(layer.params[key])
-            try:
-                layer.grid = bspline.check_grid(arrays[f"layer{l}.grid"], layer.k, I,
-                                                f"layer{l}.grid").astype(model.dtype)
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"checkpoint {path!r}: {err}") from None
-            layer.mask = arrays[f"layer{l}.mask"].astype(model.dtype)
-            prefix = f"layer{l}.symbolic."
-            if any(name.startswith(prefix) for name in arrays):
-                from ..interpretation.symbolic_edges import SymbolicEdges
-                layer.symbolic = SymbolicEdges.from_arrays(
-                    {name[len(prefix):]: a for name, a in arrays.items() if name.startswith(prefix)},
-                    layer)
-        return model
+        """Read a model written by :meth:`save` (never unpickles; see :mod:`numpykan.models.checkpoint`)."""
+        return checkpoint.load_kan(cls, path)
