@@ -211,7 +211,7 @@ def check_target(y, loss, batch, out, dtype, name="y"):
             y = y[:, 0]
         if y.ndim != 1 or y.shape[0] != batch:
             raise ValueError(f"{name} must be integer labels of shape ({batch},), got shape {y.shape}")
-        if y.dtype.kind == "f" and np.isfinite(y).all() and np.all(y == np.round(y)):
+        if y.dtype.kind == "f" and np.all(np.abs(y) < 2.0 ** 53) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
         if y.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")

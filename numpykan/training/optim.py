@@ -57,6 +57,12 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "OptimizerSnapshot", "g
 
 _STAMPS = itertools.count()     # marks each write of a fused moment buffer (see Adam.snapshot)
 
+#: the constructors' rules, which a loaded state dict obeys too
+_HYPER_CHECKS = {"momentum": _check_unit_interval, "beta1": _check_unit_interval,
+                 "beta2": _check_unit_interval, "eps": _check_positive,
+                 "weight_decay": _check_nonnegative}
+
+
 def _number(sd, key):
     """``sd[key]`` as a float: a real number or a 0-d array of one; a ``ValueError`` naming it."""
     if key not in sd:
@@ -256,7 +262,8 @@ class Optimizer:
                 f"{type(self).__name__}"
             )
         lr = _check_positive(_number(sd, "lr"), "lr")
-        hyper = {h: _check_real(_number(sd, h), f"state_dict[{h!r}]") for h in self._hyper}
+        hyper = {h: _HYPER_CHECKS.get(h, _check_real)(_number(sd, h), f"state_dict[{h!r}]")
+                 for h in self._hyper}
         state = {}
         for k, v in sd.items():
             if not k.startswith("state."):
