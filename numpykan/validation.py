@@ -160,8 +160,11 @@ def check_kan_args(grid, k, grid_range, seed, noise_scale, grid_eps, dtype):
 
 def _cast_finite(a, dtype, name, what=""):
     """``a`` cast to ``dtype``; a ``ValueError`` naming ``name`` unless every value is finite after the cast."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        cast = a.astype(dtype, copy=False)
+    if a.dtype == dtype:
+        cast = a
+    else:                                   # an overflowing cast warns: it is refused below
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = a.astype(dtype)
     if not np.isfinite(cast).all():
         big = "" if not np.isfinite(a).all() else \
             f" after the cast to {np.dtype(dtype).name} (values beyond {np.finfo(dtype).max:.3g})"
