@@ -101,7 +101,7 @@ def save_checkpoint(path, kind, config, arrays):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
-        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode) if existed else 0o644)
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode) if existed else _new_file_mode())
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **payload)
         os.replace(tmp, path)
@@ -112,6 +112,23 @@ def save_checkpoint(path, kind, config, arrays):
             pass
         raise
     return path
+
+
+def _new_file_mode():
+    """The mode ``open(path, "w")`` would give a new file: ``0o666`` less the umask.
+
+    (``mkstemp`` creates its file ``0o600``.) The umask is read from
+    ``/proc/self/status`` where there is one, since setting it to read it is
+    not thread-safe; elsewhere ``0o644``.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o644
 
 
 def _read_file(path):
