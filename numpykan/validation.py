@@ -147,10 +147,23 @@ def check_layer_args(grid, k, grid_range, noise_scale, seed, dtype):
 
 
 def check_kan_args(grid, k, grid_range, seed, noise_scale, grid_eps, dtype):
-    """What :class:`~numpykan.KAN` checks before it builds a layer (one call in its ``__init__``)."""
+    """What :class:`~numpykan.KAN` checks before it builds a layer (one call in its ``__init__``).
+
+    ``grid`` and ``k`` may be lists, one entry per layer: each layer's pair is
+    checked (lists of different lengths are left to the model, which says so).
+    """
     from .models.layer import _check_dtype
     dtype = _check_dtype(dtype)
-    check_layer_args(grid, k, grid_range, noise_scale, None, dtype)
+    listed = [isinstance(v, (list, tuple, np.ndarray)) for v in (grid, k)]
+    grids = list(grid) if listed[0] else None
+    ks = list(k) if listed[1] else None
+    if grids is not None and ks is not None and len(grids) != len(ks):
+        pairs = []
+    else:
+        n = len(grids) if grids is not None else len(ks) if ks is not None else 1
+        pairs = zip(grids or [grid] * n, ks or [k] * n)
+    for g, kk in pairs:
+        check_layer_args(g, kk, grid_range, noise_scale, None, dtype)
     if seed is not None:                 # a model's seed is recorded in its config: an int
         check_count(seed, "seed", 0)
     value = check_real(grid_eps, "grid_eps")

@@ -82,7 +82,8 @@ def refused(call, names, *states):
 not_int = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).filter(lambda v: not float(v).is_integer()),
     st.sampled_from([np.inf, -np.inf, np.nan, 2.0, np.float64(3.0)]),
-    st.text(max_size=3), st.none(), st.booleans(), st.lists(st.integers(0, 3), max_size=2),
+    st.text(max_size=3), st.none(), st.booleans(),
+    st.lists(st.integers(0, 3), min_size=3, max_size=3),     # not one entry per layer of a 2-layer KAN
     st.complex_numbers(allow_nan=False, max_magnitude=10),
 )
 #: values that are not finite reals

@@ -313,11 +313,14 @@ def bound_config(config, arrays, path, per_edge):
 
 
 def _config_int(config, key, path, default):
+    """The largest value of ``config[key]``: an int >= 0, or a list of them (one per layer)."""
     value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"checkpoint {path!r} has an invalid config: {key} must be an int >= 0, "
-                         f"got {value!r}")
-    return value
+    values = value if isinstance(value, list) and value else [value]
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"checkpoint {path!r} has an invalid config: {key} must be an int "
+                             f">= 0 or a list of them, got {value!r}")
+    return max(values)
 
 
 def construct(cls, config, path):

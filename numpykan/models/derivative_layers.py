@@ -298,7 +298,7 @@ class DenseStage:
         W, bias = self.layer.params["W"], self.layer.params["b"]   # (I, O), (O,)
         z = h @ W + bias                                       # (B, I) x (I, O) -> (B, O)
         top = order + 1 if backward else order
-        s = get_derivatives(self.layer.activation)(z, range(top + 1))   # s_q, each (B, O)
+        s = get_derivatives(self.layer.activation, "activation")(z, range(top + 1))   # s_q, each (B, O)
         Jz = Hz = Ja = Ha = None
         if order >= 1:
             B = h.shape[0]

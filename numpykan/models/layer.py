@@ -59,7 +59,7 @@ from ..splines.grids import _check_int
 from ..training.transaction import atomic
 from ..validation import check_input, check_layer_args, check_real, check_upstream
 from . import init
-from .activations import get_base
+from .activations import base_name, check_base, get_base
 
 __all__ = ["KANLayer", "forward", "backward", "activations", "activations_backward", "check_cache"]
 
@@ -163,8 +163,9 @@ def forward(x, params, grid, k, base="silu", mask=None, cache=True, input_grad=T
         ``coef`` (I, O, K), ``w_b`` (I, O), ``w_s`` (I, O).
     grid : ndarray, shape (I, G + 2k + 1)
     k : int
-    base : str
-        Name of the base function (see :mod:`numpykan.activations`).
+    base : str or tuple of callables
+        The base function: a name, or ``(f, f')`` / ``(f, f1, f2, f3)`` (see
+        :mod:`numpykan.activations`; checked by the layer, not here).
     mask : ndarray, shape (I, O), optional
         1 for a live edge, 0 for a pruned one; None (or all ones): none pruned.
     cache : bool
@@ -297,7 +298,9 @@ def _add_live(dx, lb, Z, ws):
 def _base(name, x, out, dout, ws):
     """``out[...] = b(x)`` and, unless ``dout`` is None, ``dout[...] = b'(x)``; ``x`` ``(B, I)``.
 
-    SiLU, the default, shares its sigmoid between the two (see :mod:`numpykan.activations`)::
+    ``name`` is a base function's name or a tuple ``(f, f', ...)`` (see
+    :mod:`numpykan.activations`). SiLU, the default, is written out in place
+    and shares its sigmoid between the two; the others call ``(f, f')``::
 
         sig = (1 + tanh(x / 2)) / 2,   b(x) = x sig,   b'(x) = sig (1 + x (1 - sig))
     """
@@ -382,7 +385,11 @@ class KANLayer:
         Spline degree (pykan calls it the order).
     grid_range : (float, float)
         Base interval of the initial uniform grid.
-    base_fun : {"silu", "identity", "zero"}
+    base_fun : str or tuple of callables
+        ``"silu"`` (default), ``"tanh"``, ``"relu"``, ``"identity"``, ``"zero"``,
+        a pair ``(f, f')`` of elementwise functions (training and Jacobians),
+        or ``(f, f1, f2, f3)`` with three derivatives (Laplacians too); see
+        :mod:`numpykan.activations`. A bare callable is a ``TypeError``.
     noise_scale : float
         Initial ``coef`` are uniform in ``[-noise_scale / 2, noise_scale / 2] / G``,
         so the splines start close to 0 and the edge starts close to ``w_b b(x)``.
@@ -429,8 +436,7 @@ class KANLayer:
                  scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True):
         in_dim = _check_int(in_dim, "in_dim", 1)
         out_dim = _check_int(out_dim, "out_dim", 1)
-        get_base(base_fun)
-        self.base_fun = base_fun
+        self.base_fun = check_base(base_fun)       # a name or a tuple of callables
         self.dtype = _check_dtype(dtype)
         G, self.k, t, noise_scale, seed = check_layer_args(grid, k, grid_range, noise_scale, seed,
                                                            self.dtype)      # t: (G + 2k + 1,)
@@ -470,7 +476,7 @@ class KANLayer:
 
     def __repr__(self):
         return (f"KANLayer(in_dim={self.in_dim}, out_dim={self.out_dim}, grid={self.G}, "
-                f"k={self.k}, base_fun={self.base_fun!r}, dtype={np.dtype(self.dtype).name})")
+                f"k={self.k}, base_fun={_base_repr(self.base_fun)}, dtype={np.dtype(self.dtype).name})")
 
     # -- forward and backward -----------------------------------------------
     def _input(self, x, name="x"):
@@ -751,6 +757,11 @@ class KANLayer:
         if self.symbolic is not None:
             new.symbolic = self.symbolic.subset(rows, cols)
         return new
+
+
+def _base_repr(base_fun):
+    """``'silu'`` for a name (quoted, as in code), the functions' names for a tuple."""
+    return repr(base_fun) if isinstance(base_fun, str) else base_name(base_fun)
 
 
 def samples_grid(x, G, k, grid_eps, old_grid):

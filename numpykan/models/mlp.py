@@ -9,29 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 from ..training.losses import get_loss
-from . import checkpoint
-from .activations import BASE_FUNCTIONS
-from .layer import _check_dtype, times_transpose
-from .model import _check_width
 from ..validation import check_bool, check_count, check_nonnegative, check_seed, check_upstream
+from . import checkpoint
+from .activations import ACTIVATIONS, check_base, get_base
+from .layer import _base_repr, _check_dtype, times_transpose
+from .model import _check_savable, _check_width, copy_model
 from .network import Network, check_output, check_target
 
 __all__ = ["MLP", "DenseLayer"]
 
-_ACTIVATIONS = dict(BASE_FUNCTIONS)
-_ACTIVATIONS["tanh"] = (np.tanh, lambda x: 1.0 - np.tanh(x) ** 2)
-_ACTIVATIONS["relu"] = (lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(x.dtype))
+_ACTIVATIONS = ACTIVATIONS          # the names a KAN's base_fun takes too (numpykan.activations)
 
 
 class DenseLayer:
     """``y = act(x @ W + b)``: ``(B, I) -> (B, O)``; ``W`` ``(I, O)``, ``b`` ``(O,)``.
 
     Initialization as PyTorch's ``nn.Linear``: ``W, b ~ U(-1/sqrt(I), 1/sqrt(I))``.
+    ``activation``: a name or a tuple of callables, as a KAN's ``base_fun``
+    (see :mod:`numpykan.activations`).
     """
 
     def __init__(self, in_dim, out_dim, activation="silu", seed=0, dtype=np.float64):
-        if not isinstance(activation, str) or activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        activation = check_base(activation, "activation")
         check_seed(seed)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         a = 1.0 / np.sqrt(in_dim)
@@ -43,7 +42,7 @@ class DenseLayer:
 
     def forward(self, x, *, cache=True, check=False):
         """``act(x @ W + b)``; ``cache`` as in :mod:`numpykan.layer` (``False``: the old cache stays)."""
-        act, _ = _ACTIVATIONS[self.activation]
+        act, _ = get_base(self.activation, "activation")
         z = x @ self.params["W"] + self.params["b"]            # (B, I) x (I, O) -> (B, O)
         if cache:
             self.cache = (x, z)
@@ -58,7 +57,7 @@ class DenseLayer:
     def backward(self, dy, input_grad=True):
         """``dz = dy * act'(z)``; ``dW = x.T @ dz``; ``db = sum_b dz``; ``dx = dz @ W.T`` (None if not ``input_grad``)."""
         x, z = self.cache
-        _, dact = _ACTIVATIONS[self.activation]
+        _, dact = get_base(self.activation, "activation")
         dz = dy * dact(z)                                      # (B, O)
         self.grads.update(W=x.T @ dz, b=dz.sum(axis=0))        # (I, O), (O,)
         if not input_grad:
@@ -73,8 +72,11 @@ class MLP(Network):
     ----------
     width : list of int
         Nodes per layer, e.g. ``[2, 30, 1]``.
-    activation : {"silu", "tanh", "relu", "identity"}
-        Of the hidden layers; the output layer is linear.
+    activation : str or tuple of callables
+        Of the hidden layers; the output layer is linear. ``"silu"``, ``"tanh"``,
+        ``"relu"``, ``"identity"``, ``"zero"``, a pair ``(f, f')`` or
+        ``(f, f1, f2, f3)``: the same choices as a KAN's ``base_fun`` (see
+        :mod:`numpykan.activations`). Callables cannot be saved.
     seed : int
     dtype : float64 (default) or float32
 
@@ -88,8 +90,7 @@ class MLP(Network):
     def __init__(self, width, activation="silu", seed=0, dtype=np.float64):
         self.width = _check_width(width)
         self.dtype = _check_dtype(dtype)
-        if not isinstance(activation, str) or activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        check_base(activation, "activation")
         if seed is not None:
             check_count(seed, "seed", 0)
         seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
@@ -105,8 +106,15 @@ class MLP(Network):
         self.grad_input = None
 
     def __repr__(self):
-        return (f"MLP(width={self.width}, activation={self.config['activation']!r}, "
+        return (f"MLP(width={self.width}, activation={_base_repr(self.config['activation'])}, "
                 f"parameters={self.num_parameters()})")
+
+    def copy(self):
+        """An independent deep copy (parameters, gradients, config; no shared array, no cache).
+
+        See :func:`numpykan.models.model.copy_model`.
+        """
+        return copy_model(self)
 
     def forward(self, x, *, cache=True, check=True):
         """Output ``(B, width[-1])`` for ``x`` ``(B, width[0])``; the flags as in :mod:`numpykan.layer`.
@@ -172,6 +180,8 @@ class MLP(Network):
         return laplacian(self, x)
 
     def save(self, path):
+        """Write the model to ``path`` (``.npz``); a callable ``activation`` raises ``ValueError``."""
+        _check_savable(self.config["activation"], "activation")
         arrays = {f"layer{l}.{key}": v for l, layer in enumerate(self.layers)
                   for key, v in layer.params.items()}
         return checkpoint.save_checkpoint(path, "MLP", self.config, arrays)

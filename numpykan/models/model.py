@@ -8,6 +8,8 @@ and the backward pass, and leaves every layer's ``grads`` filled.
 
 from __future__ import annotations
 
+import copy as _copy
+
 import numpy as np
 
 from ..training.losses import get_loss
@@ -15,13 +17,81 @@ from ..training.regmetrics import apply_to_layer as apply_reg_grad
 from ..training.regmetrics import check_metric, layer_regularization
 from ..training.regularization import edge_norms
 from ..training.transaction import atomic
-from ..validation import check_count, check_kan_args, check_nonnegative, check_real
+from ..validation import check_kan_args, check_nonnegative, check_real
 from . import checkpoint
 from .init import check_base_init
 from .layer import KANLayer, _check_dtype, check_grid_eps
+from .layer import _base_repr as _layer_base_repr
 from .network import Network, check_output, check_target
 
 __all__ = ["KAN"]
+
+
+def _per_layer(value, name, n):
+    """``value`` (an int, or a list of one int per layer) as a list of ``n`` values, one per layer.
+
+    The values themselves are checked by :class:`KANLayer`; here only the length.
+    """
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) != n:
+            raise ValueError(f"{name} must be an int or a list of one int per layer, {n} here, "
+                             f"got {len(value)}: {list(value)}")
+        return list(value)
+    return [value] * n
+
+
+def _as_given(values, given):
+    """The config entry for per-layer ``values``: an int if one was ``given``, else the list."""
+    if isinstance(given, (list, tuple, np.ndarray)):
+        return [int(v) for v in values]
+    return int(values[0])
+
+
+def _shown(values):
+    """``5`` when every layer has 5, ``[5, 3]`` when they differ (for ``__repr__``)."""
+    return values[0] if len(set(values)) == 1 else list(values)
+
+
+def _check_savable(value, name):
+    """A ``ValueError`` naming ``name`` if ``value`` holds callables (a checkpoint holds no code)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is a tuple of callables ({value!r}); a checkpoint holds arrays "
+                         f"and a JSON config, never code, so only a named {name} can be saved "
+                         f"(save the arrays yourself, or rebuild the model with the same "
+                         f"functions and set_state(state()))")
+
+
+#: what :func:`copy_model` leaves out: caches and reused buffers of the last pass, last step's by-products
+_NOT_COPIED = ("cache", "_workspace", "_jet_workspace", "_jet_generation", "last_loss",
+               "grad_input")
+
+
+def copy_model(model):
+    """An independent deep copy of a KAN or MLP: no array is shared with ``model``.
+
+    Everything is copied (parameters, gradients, grids, masks, formula edges,
+    frozen keys, config) except what only describes the last pass: the
+    caches (run ``forward`` before ``backward``), the reused workspaces,
+    ``last_loss`` and ``grad_input`` (None in the copy).
+    """
+    holders = [model] + list(model.layers)
+    holders += [layer.symbolic for layer in model.layers if getattr(layer, "symbolic", None) is not None]
+    memo = {}
+    for obj in holders:                    # deepcopy returns the memo's None for these objects
+        for name in _NOT_COPIED:
+            v = obj.__dict__.get(name)
+            if v is not None and not isinstance(v, (int, float, str)):   # never memo shared atoms
+                memo[id(v)] = None
+    new = _copy.deepcopy(model, memo)
+    new_holders = [new] + list(new.layers)
+    new_holders += [layer.symbolic for layer in new.layers if getattr(layer, "symbolic", None) is not None]
+    for obj in new_holders:
+        for name in _NOT_COPIED:
+            obj.__dict__.pop(name, None)
+        if hasattr(type(obj), "forward"):
+            obj.cache = None
+    new.grad_input = None
+    return new
 
 
 def _check_bool(value, name):
@@ -60,13 +130,22 @@ class KAN(Network):
     ----------
     width : list of int
         Nodes per layer, e.g. ``[2, 5, 1]``.
-    grid : int
-        Grid intervals ``G`` per edge.
-    k : int
-        Spline degree (pykan's "order").
+    grid : int or list of int
+        Grid intervals ``G`` per edge; a list gives one per layer
+        (``len(width) - 1`` entries), e.g. ``grid=[5, 3]``.
+    k : int or list of int
+        Spline degree (pykan's "order"), or one per layer.
     grid_range : (float, float)
         Base interval of the initial grids.
-    base_fun : {"silu", "identity", "zero"}
+    base_fun : str or tuple of callables
+        ``"silu"`` (default), ``"tanh"``, ``"relu"``, ``"identity"``, ``"zero"``
+        (the MLP's names), a pair ``(f, f')`` of elementwise NumPy functions
+        (training and :meth:`jacobian`; :meth:`laplacian` and
+        :meth:`hessian_diag` then raise
+        :class:`~numpykan.models.activations.MissingDerivativeError`), or
+        ``(f, f1, f2, f3)`` with the first three derivatives (everything).
+        See :mod:`numpykan.activations`. A model with callables cannot be
+        saved; :meth:`copy` works for every kind.
     seed : int
         Seeds all initial parameters (each layer gets its own stream).
     dtype : float64 (default) or float32
@@ -92,6 +171,8 @@ class KAN(Network):
     (4, 1)
     >>> model.num_parameters()          # 2*5*(5+3+2) + 5*1*(5+3+2)
     150
+    >>> KAN([2, 5, 1], grid=[5, 3], k=[3, 2], base_fun="tanh")
+    KAN(width=[2, 5, 1], grid=[5, 3], k=[3, 2], base_fun='tanh', dtype=float64, parameters=135)
     """
 
     def __init__(self, width, grid=5, k=3, grid_range=(-1.0, 1.0), base_fun="silu", seed=0,
@@ -109,15 +190,16 @@ class KAN(Network):
                                                   (sp_trainable, "sp_trainable"),
                                                   (sb_trainable, "sb_trainable")))
         seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
+        grids, ks = _per_layer(grid, "grid", len(seeds)), _per_layer(k, "k", len(seeds))
         self.layers = [
-            KANLayer(self.width[l], self.width[l + 1], grid=grid, k=k, grid_range=grid_range,
+            KANLayer(self.width[l], self.width[l + 1], grid=grids[l], k=ks[l], grid_range=grid_range,
                      base_fun=base_fun, noise_scale=noise_scale,
                      seed=np.random.default_rng(seeds[l]), dtype=self.dtype,
                      scale_base_mu=mu, scale_base_sigma=sigma, sparse_init=sparse_init,
                      sp_trainable=sp_trainable, sb_trainable=sb_trainable)
             for l in range(len(self.width) - 1)
         ]
-        self.config = dict(width=self.width, grid=int(grid), k=int(k),
+        self.config = dict(width=self.width, grid=_as_given(grids, grid), k=_as_given(ks, k),
                            grid_range=[float(v) for v in grid_range], base_fun=base_fun,
                            seed=None if seed is None else int(seed),
                            dtype=np.dtype(self.dtype).name, noise_scale=float(noise_scale),
@@ -127,8 +209,19 @@ class KAN(Network):
         self.grad_input = None
 
     def __repr__(self):
-        return (f"KAN(width={self.width}, grid={self.layers[0].G}, k={self.layers[0].k}, "
+        base = self.layers[0].base_fun
+        base = "" if base == "silu" else f"base_fun={_layer_base_repr(base)}, "
+        return (f"KAN(width={self.width}, grid={_shown([la.G for la in self.layers])}, "
+                f"k={_shown([la.k for la in self.layers])}, {base}"
                 f"dtype={np.dtype(self.dtype).name}, parameters={self.num_parameters()})")
+
+    def copy(self):
+        """An independent deep copy: parameters, grids, masks, formula edges, config; no shared array.
+
+        Caches are not copied (run ``forward`` before ``backward`` on the copy);
+        see :func:`copy_model`.
+        """
+        return copy_model(self)
 
     # -- forward and backward ---------------------------------------------------
     def forward(self, x, *, cache=True, input_grad=True, check=True):
@@ -324,23 +417,23 @@ class KAN(Network):
     def refine(self, new_grid, x=None):
         """Grid extension: a new KAN whose layers have ``new_grid`` intervals.
 
-        Each layer's splines are refit by least squares to the old ones: with
+        ``new_grid`` is an int (every layer) or a list of one int per layer. Each layer's splines are refit by least squares to the old ones: with
         samples ``x`` (propagated through the model) on knots placed from the
         samples, else on uniform knots over each old base interval; see
         :meth:`KANLayer.resized`. This model is not changed (its caches
         included, so a later ``prune()`` still sees its last forward pass).
         """
-        new_grid = check_count(new_grid, "new_grid", 1)
+        grids = _per_layer(new_grid, "new_grid", len(self.layers))
         new = KAN.__new__(KAN)
         new.width, new.dtype, new.grid_eps = list(self.width), self.dtype, self.grid_eps
-        new.config = dict(self.config, grid=new_grid)
         new.grad_input = None
         h = None if x is None else self._input(x)
         new.layers = []
-        for layer in self.layers:
-            new.layers.append(layer.resized(new_grid, h, self.grid_eps))
+        for layer, G in zip(self.layers, grids):
+            new.layers.append(layer.resized(G, h, self.grid_eps))
             if h is not None:
                 h = layer._infer(h)                                 # no cache touched
+        new.config = dict(self.config, grid=_as_given(grids, new_grid))
         return new
 
     # -- importance and pruning ---------------------------------------------------------
@@ -434,7 +527,12 @@ class KAN(Network):
 
     # -- checkpoints ------------------------------------------------------------------
     def save(self, path):
-        """Write the model to ``path`` (``.npz``, arrays and a JSON config only); return the path."""
+        """Write the model to ``path`` (``.npz``, arrays and a JSON config only); return the path.
+
+        A model whose ``base_fun`` is a tuple of callables raises ``ValueError``
+        (a checkpoint holds no code).
+        """
+        _check_savable(self.config["base_fun"], "base_fun")
         arrays = {}
         for l, layer in enumerate(self.layers):
             for key, v in layer.params.items():

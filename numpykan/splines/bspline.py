@@ -179,10 +179,13 @@ def evaluate(x, grid, coef, k):
     x : ndarray, shape (B, I)
     grid : ndarray, shape (I, G + 2k + 1)
     coef : ndarray, shape (I, O, G + k)
+    k : int
 
     Returns
     -------
     ndarray, shape (B, I, O)
+        One value per sample, input and output (the edges before they are
+        summed over ``i``).
     """
     Bx = local_basis(x, grid, k).scatter()                     # (B, K, I)
     y = np.matmul(Bx.transpose(2, 0, 1), coef.transpose(0, 2, 1))  # (I, B, K) x (I, K, O) -> (I, B, O)
@@ -201,7 +204,9 @@ def fit_coef(x, y, grid, k, rcond=None):
     Parameters
     ----------
     x : ndarray, shape (B, I)
-    y : ndarray, shape (B, I, O) (or (B, I) for O = 1)
+    y : ndarray, shape (B, I, O), or (B, I)
+        Target values of every spline at the samples; a 2-D ``y`` is one
+        spline per input (``O = 1`` without the axis).
     grid : ndarray, shape (I, G + 2k + 1)
     k : int
     rcond : float, optional
@@ -210,7 +215,18 @@ def fit_coef(x, y, grid, k, rcond=None):
 
     Returns
     -------
-    coef : ndarray, shape (I, O, G + k)
+    coef : ndarray, shape (I, O, G + k) for a 3-D ``y``; shape (I, G + k) for a 2-D ``y``
+        Solved in float64, returned in ``result_type(x, y, float32)``
+        (float32 stays float32).
+
+    Examples
+    --------
+    >>> t = uniform_grid(4, 2)                  # G = 4, k = 2: K = 6 bases
+    >>> x = np.linspace(-1, 1, 30)[:, None]     # (B, I) = (30, 1)
+    >>> fit_coef(x, np.sin(x), t, 2).shape      # y (B, I) -> (I, K)
+    (1, 6)
+    >>> fit_coef(x, np.stack([np.sin(x), np.cos(x)], axis=2), t, 2).shape   # y (B, I, O) -> (I, O, K)
+    (1, 2, 6)
     """
     grid = check_grid(grid, k, np.shape(x)[-1] if np.ndim(x) == 2 else None)
     x = _check_x(x, grid.shape[0])

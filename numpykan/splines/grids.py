@@ -40,11 +40,13 @@ def _check_range(grid_range, name="grid_range"):
 
 
 def check_grid(grid, k, n_in=None, name="grid"):
-    """Validate a knot array and return it as a 2-D float array ``(I, n)``.
+    """Validate a knot array and return it as a 2-D array ``(I, n)``, ``n = G + 2k + 1``.
 
-    A 1-D knot vector is taken as shared by all inputs (``n_in`` of them,
-    or one). Knots must be finite and strictly increasing, and there must be
-    at least ``2k + 2`` of them (``G >= 1``).
+    The dtype is kept (integer knots stay integers; the evaluators promote).
+    A 1-D knot vector ``(n,)`` is taken as shared by all inputs and comes back
+    as a read-only broadcast view ``(n_in, n)`` (``(1, n)`` without ``n_in``).
+    Knots must be finite and strictly increasing, and there must be at least
+    ``2k + 2`` of them (``G >= 1``).
     """
     k = _check_int(k, "k", 0)
     grid = np.asarray(grid)
@@ -98,6 +100,8 @@ def uniform_grid(G, k, grid_range=(-1.0, 1.0), dtype=np.float64):
         Spline degree.
     grid_range : (float, float)
         The base interval ``[lo, hi]``.
+    dtype : numpy dtype, default float64
+        Of the returned knots (computed in float64).
 
     Returns
     -------
@@ -120,8 +124,9 @@ def uniform_grid(G, k, grid_range=(-1.0, 1.0), dtype=np.float64):
 def extend_grid(base, k):
     """Extend base knots ``(I, G + 1)`` by ``k`` knots on each side -> ``(I, G + 2k + 1)``.
 
-    The added knots continue the spacing ``h = (last - first) / G`` of each
-    row, so a uniform base stays uniform.
+    The added knots continue the mean spacing ``h = (last - first) / G`` of
+    each row, so a uniform base stays uniform. ``base`` must be 2-D (one row
+    per input) with ``G + 1 >= 2`` columns; the result has its dtype.
     """
     base = np.asarray(base)
     G = base.shape[1] - 1
