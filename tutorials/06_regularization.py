@@ -249,15 +249,16 @@ assert scores_plain[0][1:].max() > 0.1 * scores_plain[0][0].max()     # without 
 # ## 4. Pruning
 #
 # Once the size is concentrated, pruning is bookkeeping. `model.prune(node_th,
-# edge_th, x)` keeps a hidden node only if it has an incoming *and* an outgoing edge
+# edge_th, x, by="forward")` keeps a hidden node only if it has an incoming *and* an outgoing edge
 # larger than `node_th` (as in the paper), drops the other nodes, and masks the
 # remaining edges smaller than `edge_th` (a masked edge is exactly zero and stays zero
 # during further training). Inputs and outputs are always kept, so a useless input
-# shows up as an input with no live edges.
+# shows up as an input with no live edges. This is `by="forward"`; `prune()`'s
+# default is pykan's rule, by backward attribution (lesson 11).
 
 # %%
-pruned_plain = plain.prune(node_th=1e-2, edge_th=3e-2, x=x_train)
-pruned = sparse.prune(node_th=1e-2, edge_th=3e-2, x=x_train)
+pruned_plain = plain.prune(node_th=1e-2, edge_th=3e-2, x=x_train, by="forward")   # the paper's rule
+pruned = sparse.prune(node_th=1e-2, edge_th=3e-2, x=x_train, by="forward")
 print("widths after pruning: no reg", pruned_plain.width, " lamb = 0.01", pruned.width)
 live_from_input = pruned.layers[0].mask.sum(axis=1)          # (3,) live edges leaving x1, x2, x3
 print("live edges leaving x1, x2, x3:", live_from_input)

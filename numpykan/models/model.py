@@ -446,53 +446,87 @@ class KAN(Network):
             scores.append(edge_norms(layer.activations()))     # (I_l, O_l)
         return scores
 
-    def prune(self, node_th=1e-2, edge_th=3e-2, x=None):
+    def attribute(self, x=None):
+        """pykan's backward attribution: node and edge scores; see :mod:`numpykan.interpretation.attribution`.
+
+        From samples ``x`` ``(B, width[0])`` (a forward pass that caches) or,
+        without, the last :meth:`forward`. Returns an ``Attribution``:
+        ``node_scores[l]`` ``(width[l],)`` for ``l = 0 .. L``, ``edge_scores[l]``
+        ``(width[l], width[l+1])`` indexed ``[i, j]`` like ``mask`` (pykan's are
+        ``(out, in)``), and both per output. Also kept as ``self.attribution``.
+        (:meth:`edge_scores` is the forward edge size ``mean_b |phi|``, not these.)
+        """
+        from ..interpretation.attribution import attribute
+        self.attribution = attribute(self, x)
+        return self.attribution
+
+    @property
+    def feature_score(self):
+        """Input scores ``(width[0],)``: :meth:`attribute` of the last forward pass, ``node_scores[0]``.
+
+        A property, as in pykan (``model.feature_score``, no call); it
+        recomputes the attribution from the last :meth:`forward` (``model(x)``
+        keeps none: run ``model.forward(x)`` or ``model.attribute(x)`` first).
+        """
+        return self.attribute().feature_score
+
+    def prune(self, node_th=1e-2, edge_th=3e-2, x=None, by="attribution"):
         """A smaller KAN without the unimportant hidden nodes, with small edges masked.
 
-        Importance comes from the edge sizes ``n_ij = |phi_ij|_1`` (see
-        :meth:`edge_scores`), from samples ``x`` or, without ``x``, from the
-        last forward pass. As in the KAN paper, hidden node ``i`` of layer ``l``
-        has an incoming score ``max_k n_{l-1, k, i}`` and an outgoing score
-        ``max_j n_{l, i, j}``, and is kept when both exceed ``node_th``. Input
-        and output nodes are always kept; if no hidden node of a layer passes,
-        the one with the largest smaller-of-the-two scores is kept. Among the
-        kept edges, those with ``n_ij < edge_th`` get ``mask = 0``, so they stay
-        exactly zero during further training.
-
-        The kept edges compute exactly the functions they computed before.
+        ``by="attribution"`` (default, pykan's ``prune``): hidden nodes with
+        attribution score ``<= node_th`` are removed, the smaller network is
+        attributed again and its edges with score ``<= edge_th`` are masked.
+        ``by="forward"`` (the KAN paper's rule, this method's before): a hidden
+        node stays when an incoming and an outgoing edge have
+        ``mean_b |phi| > node_th``, and edges with ``mean_b |phi| < edge_th`` are
+        masked. Scores come from samples ``x`` or, without, the last forward
+        pass; inputs and outputs always stay, and a layer where no node passes
+        keeps its best one. Kept edges compute exactly what they computed
+        before; masked edges stay zero during further training. See
+        :mod:`numpykan.interpretation.pruning`.
 
         Returns
         -------
         KAN
+            With ``kept_nodes`` (index arrays per node layer) and a cache of
+            the forward pass on the samples.
         """
         node_th, edge_th = check_real(node_th, "node_th"), check_real(edge_th, "edge_th")
-        if x is not None:
-            scores = self.edge_scores(x)
-        else:
-            if any(layer.cache is None for layer in self.layers):
-                raise RuntimeError("prune() without x needs a previous forward(x)")
-            scores = [edge_norms(layer.activations()) for layer in self.layers]
-        keep = [np.arange(self.width[0])]
-        for l in range(1, len(self.width) - 1):
-            incoming = scores[l - 1].max(axis=0)               # (width[l],)
-            outgoing = scores[l].max(axis=1)                   # (width[l],)
-            kept = np.flatnonzero((incoming > node_th) & (outgoing > node_th))
-            if kept.size == 0:
-                kept = np.array([int(np.argmax(np.minimum(incoming, outgoing)))])
-            keep.append(kept)
-        keep.append(np.arange(self.width[-1]))
-        new = KAN.__new__(KAN)
-        new.width = [len(kp) for kp in keep]
-        new.dtype, new.grid_eps, new.grad_input = self.dtype, self.grid_eps, None
-        new.config = dict(self.config, width=new.width)
-        new.layers = []
-        for l, layer in enumerate(self.layers):
-            sub = layer.subset(keep[l], keep[l + 1])
-            small = scores[l][np.ix_(keep[l], keep[l + 1])] < edge_th
-            sub.mask[small] = 0
-            new.layers.append(sub)
-        new.kept_nodes = keep
-        return new
+        from ..interpretation.pruning import prune
+        return prune(self, node_th, edge_th, x, by)
+
+    def prune_node(self, threshold=1e-2, x=None, by="attribution"):
+        """pykan's ``prune_node``: a new KAN without the hidden nodes scoring ``<= threshold``."""
+        from ..interpretation.pruning import prune_nodes
+        return prune_nodes(self, threshold, x, by)
+
+    def prune_edge(self, threshold=3e-2, x=None, by="attribution"):
+        """pykan's ``prune_edge``: mask, in place, the edges scoring ``<= threshold``.
+
+        Returns the newly masked edges per layer (boolean ``(width[l], width[l+1])``);
+        see :func:`numpykan.interpretation.pruning.prune_edges`.
+        """
+        from ..interpretation.pruning import prune_edges
+        return prune_edges(self, threshold, x, by)
+
+    def prune_input(self, threshold=1e-2, x=None, active_inputs=None, verbose=False):
+        """A KAN with only the inputs whose feature score exceeds ``threshold``.
+
+        The result takes ``x[:, kept]`` and says which columns it kept in
+        ``kept_inputs``; see :func:`numpykan.interpretation.pruning.prune_input`.
+        """
+        from ..interpretation.pruning import prune_input
+        return prune_input(self, threshold, x, active_inputs, verbose)
+
+    def remove_edge(self, l, i, j):
+        """Mask edge ``(l, i, j)`` in place (and drop its formula); see :mod:`numpykan.interpretation.pruning`."""
+        from ..interpretation.pruning import remove_edge
+        remove_edge(self, l, i, j)
+
+    def remove_node(self, l, i, mode="all"):
+        """Mask the edges into (``"down"``) and out of (``"up"``) node ``i`` of node layer ``l`` in place."""
+        from ..interpretation.pruning import remove_node
+        remove_node(self, l, i, mode)
 
     # -- plots and formulas (see numpykan.plot and numpykan.symbolic) ---------------------
     def plot(self, path=None, x=None, **kwargs):
