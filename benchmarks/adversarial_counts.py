@@ -19,8 +19,15 @@ classifies the outcome:
     bad input accepted: a result with NaN/inf, wrong values, or no error at all.
 
 Run ``python benchmarks/adversarial_counts.py`` (``-v`` lists every case that
-is not ``named``/``correct``); it prints the counts per category. About a
-minute on one core.
+is not ``named``/``correct``); it prints the counts per category. About 10 s
+of CPU.
+
+Measured (issue 14), 724 cases, named / correct / raw / silent: on main before
+the fixes (026fc81) 534 / 73 / 49 / 68; after them 649 / 72 / 0 / 3. The three
+left are by choice or outside the models: ``optimizer.step()`` applies NaN or
+inf gradients as given (``fit``'s guard checks what a step produced), and
+``numpykan.bspline.uniform_grid`` called directly returns repeated knots for
+``(1e16, 1e16 + 4)`` (a model refuses that range).
 """
 
 from __future__ import annotations
