@@ -70,11 +70,6 @@ def _check(seed):
     return rmse, gap
 
 
-def test_hellokan_recipe_seed0():
-    _check(0)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
-def test_hellokan_recipe_more_seeds(seed):
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hellokan_recipe(seed):
     _check(seed)

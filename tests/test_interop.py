@@ -234,9 +234,13 @@ def _refusal(torch, kan, what):
     if what == "subnode bias":
         m.subnode_bias[1].data[0] = 0.5
         return m, "subnode_bias_1[0]"
-    if what == "formula":
-        m.fix_symbolic(0, 1, 2, "arcsin", fit_params_bool=False, log_history=False)
-        return m, "'arcsin'"
+    if what == "formula":                  # numpykan has all of pykan's names: add one to pykan's
+        kan.utils.add_symbolic("sinh_pk", torch.sinh)
+        try:
+            m.fix_symbolic(0, 1, 2, "sinh_pk", fit_params_bool=False, log_history=False)
+        finally:
+            kan.utils.SYMBOLIC_LIB.pop("sinh_pk", None)
+        return m, "'sinh_pk'"
     if what == "input_id":
         m.input_id = torch.tensor([1, 0])
         return m, "input_id"

@@ -243,7 +243,8 @@ if HAVE_PYKAN:
 #
 # pykan can hold things numpykan cannot: multiplication nodes, a non-identity node affine
 # map, base functions other than silu/identity/zero, formulas outside numpykan's library
-# (`x^5`, `arcsin`, ...). `from_pykan` refuses such a model with an error that names the
+# (functions added with `kan.utils.add_symbolic`; the built-in names are shared). `from_pykan`
+# refuses such a model with an error that names the
 # feature and where it sits, rather than converting it into a different function.
 
 # %%

@@ -12,7 +12,15 @@ This module holds
 - :func:`fit_affine`: the fit of ``(a, b, c, d)`` for one ``f`` to samples
   ``(x, y)``, scored by ``R^2``;
 - :func:`suggest` (``model.suggest_symbolic``): every library function fitted
-  and ranked by a stated rule trading ``R^2`` against complexity.
+  and ranked by a stated rule: by default the candidates within ``window = 0.01``
+  of the best ``R^2``, traded against complexity, ahead of all others by ``R^2``;
+  pykan's ``weight_simple`` rule by name.
+
+The library has the 29 names of pykan 0.2.8's (``0``, ``x``, ``x^2`` ... ``x^5``,
+``1/x`` ... ``1/x^5``, ``sqrt``, ``x^0.5``, ``x^1.5``, ``1/sqrt(x)``, ``1/x^0.5``,
+``exp``, ``log``, ``sin``, ``cos``, ``tan``, ``tanh``, ``sgn``, ``abs``, ``arcsin``,
+``arccos``, ``arctan``, ``arctanh``, ``gaussian``) with pykan's complexities,
+except ``1/x^2`` (3 here, 2 in pykan).
 
 Putting a formula into a network (``layer.symbolic``, ``fix_symbolic``,
 ``symbolic_formula``) is :mod:`numpykan.symbolic_edges`.
@@ -46,11 +54,18 @@ and ``cos`` also ``c > 0`` and ``b`` in ``(-pi, pi]``), see :func:`canonical`.
 Domains
 -------
 Functions with a restricted domain use safe versions, stated in their entry:
-``1/x`` and ``1/x^2`` use ``x`` pushed away from 0 to ``+-1e-4``; ``sqrt`` and
-``log`` use ``|x|`` (even extension; ``log`` also clips ``|x|`` at ``1e-4``);
+``1/x`` ... ``1/x^5`` use ``x`` pushed away from 0 to ``+-1e-4``; ``sqrt``,
+``x^0.5``, ``x^1.5``, ``1/sqrt(x)`` and ``log`` use ``|x|`` (even extension;
+``1/sqrt(x)`` and ``log`` also clip ``|x|`` at ``1e-4``), with every derivative
+0 for ``|x| < 1e-4``; ``arcsin``, ``arccos`` and ``arctanh`` clip their argument
+to ``|u| <= 1 - 1e-4`` (where ``arctanh`` reaches 4.95 and its slope 5000);
 ``tan`` clips its argument to ``|u| <= pi/2 - 1e-2``; ``exp`` clips to
-``u <= 50``. Inside the clipped region the derivative used is 0 (that of the
-clipped function). On the domain of the textbook function the values agree.
+``u <= 50``. Inside the clipped region the derivatives used are 0 (those of the
+clipped function), so the values and derivatives stay finite everywhere and
+each derivative is the derivative of the one before. On the domain of the
+textbook function the values agree. pykan instead fits the textbook functions
+(where they are NaN the fit fails) and trains a separate "singularity
+avoiding" version; numpykan fits and trains the same safe function.
 """
 
 from __future__ import annotations
@@ -88,6 +103,16 @@ class SymbolicFunction:
         ``1`` even, ``-1`` odd, ``0`` neither: lets :func:`canonical` make ``a > 0``.
     period : float or None
         ``f(u + period) = f(u)``; with ``antiperiodic``, ``f(u + period/2) = -f(u)``.
+    d2f, d3f : callable or None
+        ``f''`` and ``f'''``, needed only by the derivative models
+        (``model.jacobian`` / ``laplacian`` losses, :mod:`numpykan.derivative_layers`).
+    sympy : callable or None
+        ``sympy(sp, u) -> expression``, ``sp`` the sympy module, used by
+        ``symbolic_formula(sympy=True)``; None gives an undefined sympy function
+        called ``name``.
+
+    A function registered without a derivative has a ``df`` that raises
+    :class:`MissingDerivativeError` when called, and ``has_derivative`` False.
     """
 
     name: str
@@ -100,16 +125,57 @@ class SymbolicFunction:
     parity: int = 0
     period: float | None = None
     antiperiodic: bool = False
+    d2f: object = None
+    d3f: object = None
+    sympy: object = None
+
+    @property
+    def has_derivative(self):
+        """Whether ``df`` is a derivative (False: calling it raises :class:`MissingDerivativeError`)."""
+        return not isinstance(self.df, _NoDerivative)
 
 
-_EPS = 1e-4          # distance from the singularity used by 1/x, 1/x^2 and log
+class MissingDerivativeError(ValueError):
+    """A formula edge needs ``f'`` and its library entry has none.
+
+    Fitting, fixing, predicting and printing need only ``f``. Training through a
+    formula edge needs ``f'(a x + b)`` (it is in ``dL/da``, ``dL/db`` and
+    ``dL/dx``), and numpykan has no autograd to make it: register the function
+    again with ``df``.
+    """
+
+
+class _NoDerivative:
+    """The ``df`` of a function added without one: calling it raises :class:`MissingDerivativeError`."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, u):
+        raise MissingDerivativeError(
+            f"the symbolic function {self.name!r} was added without a derivative (df=None), but "
+            f"training through its formula edge needs f'(a x + b) for dL/da, dL/db and dL/dx; "
+            f"register it again with numpykan.symbolic.add_symbolic({self.name!r}, f, df, ...)")
+
+    def __repr__(self):
+        return f"<no derivative of {self.name!r}>"
+
+
+_EPS = 1e-4          # distance from the singularity used by 1/x^n, log and the |x|^p powers
 _TAN_MAX = math.pi / 2 - 1e-2
 _EXP_MAX = 50.0
+_ARC_MAX = 1.0 - 1e-4  # arcsin, arccos and arctanh clip their argument to |u| <= _ARC_MAX
 
 
 def _away(u):
     """``u`` pushed away from 0 to ``+-_EPS`` (``0`` goes to ``+_EPS``)."""
     return np.where(np.abs(u) < _EPS, np.where(u < 0, -_EPS, _EPS), u)
+
+
+def _far(u, value):
+    """``value(u)`` where ``|u| >= _EPS``, 0 inside (where the safe function is constant)."""
+    far = np.abs(u) >= _EPS
+    return np.where(far, value(np.where(far, u, 1.0)), 0.0)
 
 
 def _inv(u):
@@ -126,6 +192,32 @@ def _inv2(u):
 
 def _dinv2(u):
     return np.where(np.abs(u) < _EPS, 0.0, -2.0 / _away(u) ** 3)
+
+
+def _inv_power(n):
+    """``1/u^n`` on ``u`` pushed away from 0, and its derivatives ``q = 1, 2, 3``.
+
+    ``d^q/du^q u^-n = (-1)^q n (n+1) ... (n+q-1) u^-(n+q)``; 0 for ``|u| < _EPS``.
+    """
+    def deriv(q):
+        coef = (-1) ** q * math.prod(range(n, n + q))
+        return lambda u: _far(u, lambda v: coef * v ** float(-(n + q)))
+    return (lambda u: 1.0 / _away(u) ** n), deriv(1), deriv(2), deriv(3)
+
+
+def _abs_power(p):
+    """``|u|^p`` (``p < 0``: ``max(|u|, _EPS)^p``) and its derivatives ``q = 1, 2, 3``.
+
+    ``d^q/du^q |u|^p = p (p-1) ... (p-q+1) sgn(u)^q |u|^(p-q)``, set to 0 for
+    ``|u| < _EPS`` as for ``sqrt`` (some order is singular at 0 for every
+    non-integer ``p``; a zero block keeps each order the derivative of the one before).
+    """
+    def deriv(q):
+        coef = math.prod(p - r for r in range(q))
+        return lambda u: _far(u, lambda v: coef * np.sign(v) ** q * np.abs(v) ** (p - q))
+    if p > 0:
+        return (lambda u: np.abs(u) ** p), deriv(1), deriv(2), deriv(3)
+    return (lambda u: np.maximum(np.abs(u), _EPS) ** p), deriv(1), deriv(2), deriv(3)
 
 
 def _sqrt(u):
@@ -169,43 +261,111 @@ def _dgauss(u):
     return -2.0 * u * np.exp(-u * u)
 
 
+def _inside(u, value):
+    """``value(u)`` where ``|u| <= _ARC_MAX``, 0 outside (where the clipped function is constant)."""
+    inside = np.abs(u) <= _ARC_MAX
+    return np.where(inside, value(np.where(inside, u, 0.0)), 0.0)
+
+
+def _arc(u):
+    """``u`` clipped to ``[-_ARC_MAX, _ARC_MAX]``."""
+    return np.clip(u, -_ARC_MAX, _ARC_MAX)
+
+
+# arcsin: f' = (1-u^2)^(-1/2), f'' = u (1-u^2)^(-3/2), f''' = (1 + 2u^2) (1-u^2)^(-5/2)
+_ARCSIN = (lambda u: np.arcsin(_arc(u)),
+           lambda u: _inside(u, lambda v: (1.0 - v * v) ** -0.5),
+           lambda u: _inside(u, lambda v: v * (1.0 - v * v) ** -1.5),
+           lambda u: _inside(u, lambda v: (1.0 + 2.0 * v * v) * (1.0 - v * v) ** -2.5))
+# arccos = pi/2 - arcsin: every derivative is minus arcsin's
+_ARCCOS = (lambda u: np.arccos(_arc(u)),) + tuple(
+    (lambda g: (lambda u: -g(u)))(g) for g in _ARCSIN[1:])
+# arctanh: f' = 1/(1-u^2), f'' = 2u/(1-u^2)^2, f''' = (2 + 6u^2)/(1-u^2)^3
+_ARCTANH = (lambda u: np.arctanh(_arc(u)),
+            lambda u: _inside(u, lambda v: 1.0 / (1.0 - v * v)),
+            lambda u: _inside(u, lambda v: 2.0 * v / (1.0 - v * v) ** 2),
+            lambda u: _inside(u, lambda v: (2.0 + 6.0 * v * v) / (1.0 - v * v) ** 3))
+
+
 SYMBOLIC_LIB = {}
 
 
-def add_symbolic(name, f, df, complexity, template, *, scale_free=False, shift_free=False,
-                 parity=0, period=None, antiperiodic=False):
-    """Register (or replace) a library function ``name``.
+def _check_callable(value, what, hint=""):
+    if value is not None and not callable(value):
+        raise TypeError(f"{what} must be a callable or None, got {type(value).__name__} "
+                        f"{value!r}{hint}")
+
+
+def add_symbolic(name, f, df=None, complexity=2, template=None, *, scale_free=False,
+                 shift_free=False, parity=0, period=None, antiperiodic=False, d2f=None,
+                 d3f=None, sympy=None):
+    """Register (or replace) a library function ``name`` (pykan's ``add_symbolic``).
 
     Parameters
     ----------
     name : str
         At most 16 characters (checkpoints store names as ``<U16``).
-    f, df : callable
-        Value and derivative, elementwise on float arrays.
+    f : callable
+        Value, elementwise on float arrays.
+    df : callable or None
+        Derivative, elementwise. Optional: without it the function can be
+        fitted (:func:`fit_affine`, :func:`suggest`), fixed to edges, evaluated
+        and printed, but any gradient through such an edge (training, a
+        gradient check) raises :class:`MissingDerivativeError` naming it. The
+        Levenberg-Marquardt polish of the fit then uses central differences of ``f``.
     complexity : int >= 0
-    template : str
-        With ``{x}`` or ``{px}`` where the argument goes, e.g. ``"sinh({x})"``.
+        Default 2, that of ``sin``, ``exp`` or ``log``. (pykan's third
+        positional argument is the complexity; numpykan's is ``df``.)
+    template : str, optional
+        With ``{x}`` or ``{px}`` where the argument goes, e.g. ``"sinh({x})"``;
+        default ``name + "({x})"``.
     scale_free, shift_free, parity, period, antiperiodic
         See :class:`SymbolicFunction`.
+    d2f, d3f : callable, optional
+        ``f''`` and ``f'''`` (both or neither), for derivative models
+        (:func:`numpykan.derivative_layers.register_formula_derivatives` is called).
+    sympy : callable, optional
+        ``sympy(sp, u)`` -> the sympy expression of ``f(u)`` (``sp`` is the sympy
+        module), for ``symbolic_formula(sympy=True)``.
 
     Examples
     --------
     >>> add_symbolic("sinh", np.sinh, np.cosh, 3, "sinh({x})", parity=-1)
     >>> get_symbolic("sinh").f(np.array([0.0]))
     array([0.])
+    >>> add_symbolic("tanh_nd", np.tanh, complexity=3)       # no derivative: fit and fix only
+    >>> get_symbolic("tanh_nd").has_derivative, get_symbolic("tanh_nd").template
+    (False, 'tanh_nd({x})')
+    >>> del SYMBOLIC_LIB["tanh_nd"]
     """
     if not isinstance(name, str) or not 0 < len(name) <= 16:
         raise ValueError(f"name must be a string of 1 to 16 characters, got {name!r}")
-    if not (callable(f) and callable(df)):
-        raise TypeError(f"f and df must be callables, got {type(f).__name__}, {type(df).__name__}")
+    if not callable(f):
+        raise TypeError(f"f must be a callable, got {type(f).__name__}")
+    _check_callable(df, "df", " (numpykan's third argument is the derivative; pass the "
+                    "complexity as complexity=...)" if isinstance(df, (int, float)) else "")
+    _check_callable(d2f, "d2f")
+    _check_callable(d3f, "d3f")
+    _check_callable(sympy, "sympy")
+    if (d2f is None) != (d3f is None):
+        raise ValueError(f"give both d2f and d3f or neither, got d2f={d2f!r}, d3f={d3f!r}")
+    if d2f is not None and df is None:
+        raise ValueError("d2f and d3f without df: give the first derivative df too")
     if isinstance(complexity, bool) or not isinstance(complexity, (int, np.integer)) or complexity < 0:
         raise ValueError(f"complexity must be an int >= 0, got {complexity!r}")
+    if template is None:
+        template = name + "({x})"
     if not isinstance(template, str):
         raise TypeError(f"template must be a string such as 'sin({{x}})', got {template!r}")
     if parity not in (-1, 0, 1):
         raise ValueError(f"parity must be -1, 0 or 1, got {parity!r}")
-    SYMBOLIC_LIB[name] = SymbolicFunction(name, f, df, int(complexity), template, bool(scale_free),
-                                          bool(shift_free), int(parity), period, bool(antiperiodic))
+    SYMBOLIC_LIB[name] = SymbolicFunction(name, f, _NoDerivative(name) if df is None else df,
+                                          int(complexity), template, bool(scale_free),
+                                          bool(shift_free), int(parity), period, bool(antiperiodic),
+                                          d2f, d3f, sympy)
+    if d2f is not None:
+        from ..models.derivative_layers import register_formula_derivatives
+        register_formula_derivatives(name, d2f, d3f)
 
 
 def _zero(u):
@@ -213,26 +373,56 @@ def _zero(u):
 
 
 _S = dict(scale_free=True)                   # f(a u) = g(a) f(u) + h(a): a = 1
-add_symbolic("0", _zero, _zero, 0, "0")
-add_symbolic("x", lambda u: u, np.ones_like, 1, "{x}")
-add_symbolic("x^2", np.square, lambda u: 2 * u, 2, "{px}^2", **_S)
-add_symbolic("x^3", lambda u: u ** 3, lambda u: 3 * u ** 2, 3, "{px}^3", **_S)
-add_symbolic("x^4", lambda u: u ** 4, lambda u: 4 * u ** 3, 3, "{px}^4", **_S)
-add_symbolic("1/x", _inv, _dinv, 2, "1/{px}", **_S)
-add_symbolic("1/x^2", _inv2, _dinv2, 3, "1/{px}^2", **_S)
-add_symbolic("sqrt", _sqrt, _dsqrt, 2, "sqrt({x})", **_S)
-add_symbolic("exp", _exp, _dexp, 2, "exp({x})", shift_free=True)
-add_symbolic("log", _log, _dlog, 2, "log({x})", **_S)
+add_symbolic("0", _zero, _zero, 0, "0", sympy=lambda sp, u: sp.Integer(0))
+add_symbolic("x", lambda u: u, np.ones_like, 1, "{x}", sympy=lambda sp, u: u)
+add_symbolic("x^2", np.square, lambda u: 2 * u, 2, "{px}^2", sympy=lambda sp, u: u ** 2, **_S)
+add_symbolic("x^3", lambda u: u ** 3, lambda u: 3 * u ** 2, 3, "{px}^3",
+             sympy=lambda sp, u: u ** 3, **_S)
+add_symbolic("x^4", lambda u: u ** 4, lambda u: 4 * u ** 3, 3, "{px}^4",
+             sympy=lambda sp, u: u ** 4, **_S)
+add_symbolic("1/x", _inv, _dinv, 2, "1/{px}", sympy=lambda sp, u: 1 / u, **_S)
+add_symbolic("1/x^2", _inv2, _dinv2, 3, "1/{px}^2", sympy=lambda sp, u: u ** -2, **_S)
+add_symbolic("sqrt", _sqrt, _dsqrt, 2, "sqrt({x})", sympy=lambda sp, u: sp.sqrt(u), **_S)
+add_symbolic("exp", _exp, _dexp, 2, "exp({x})", shift_free=True, sympy=lambda sp, u: sp.exp(u))
+add_symbolic("log", _log, _dlog, 2, "log({x})", sympy=lambda sp, u: sp.log(u), **_S)
 add_symbolic("sin", np.sin, np.cos, 2, "sin({x})", parity=-1, period=2 * math.pi,
-             antiperiodic=True)
+             antiperiodic=True, sympy=lambda sp, u: sp.sin(u))
 add_symbolic("cos", np.cos, lambda u: -np.sin(u), 2, "cos({x})", parity=1, period=2 * math.pi,
-             antiperiodic=True)
-add_symbolic("tan", _tan, _dtan, 3, "tan({x})", parity=-1)
-add_symbolic("tanh", np.tanh, lambda u: 1.0 - np.tanh(u) ** 2, 3, "tanh({x})", parity=-1)
-add_symbolic("abs", np.abs, np.sign, 3, "|{x}|", **_S)
-add_symbolic("sgn", np.sign, _zero, 3, "sgn({x})", **_S)
-add_symbolic("gaussian", _gauss, _dgauss, 3, "exp(-{px}^2)", parity=1)
-add_symbolic("arctan", np.arctan, lambda u: 1.0 / (1.0 + u * u), 4, "arctan({x})", parity=-1)
+             antiperiodic=True, sympy=lambda sp, u: sp.cos(u))
+add_symbolic("tan", _tan, _dtan, 3, "tan({x})", parity=-1, sympy=lambda sp, u: sp.tan(u))
+add_symbolic("tanh", np.tanh, lambda u: 1.0 - np.tanh(u) ** 2, 3, "tanh({x})", parity=-1,
+             sympy=lambda sp, u: sp.tanh(u))
+add_symbolic("abs", np.abs, np.sign, 3, "|{x}|", sympy=lambda sp, u: sp.Abs(u), **_S)
+add_symbolic("sgn", np.sign, _zero, 3, "sgn({x})", sympy=lambda sp, u: sp.sign(u), **_S)
+add_symbolic("gaussian", _gauss, _dgauss, 3, "exp(-{px}^2)", parity=1,
+             sympy=lambda sp, u: sp.exp(-u ** 2))
+add_symbolic("arctan", np.arctan, lambda u: 1.0 / (1.0 + u * u), 4, "arctan({x})", parity=-1,
+             sympy=lambda sp, u: sp.atan(u))
+# pykan's remaining entries, with their names and complexities; f'' and f''' given here
+add_symbolic("x^5", lambda u: u ** 5, lambda u: 5 * u ** 4, 3, "{px}^5",
+             d2f=lambda u: 20 * u ** 3, d3f=lambda u: 60 * u ** 2, sympy=lambda sp, u: u ** 5, **_S)
+for _n, _c in ((3, 3), (4, 4), (5, 5)):
+    _f, _d1, _d2, _d3 = _inv_power(_n)
+    add_symbolic(f"1/x^{_n}", _f, _d1, _c, f"1/{{px}}^{_n}", d2f=_d2, d3f=_d3,
+                 sympy=(lambda n: lambda sp, u: u ** -n)(_n), **_S)
+_f, _d1, _d2, _d3 = _abs_power(0.5)
+add_symbolic("x^0.5", _sqrt, _dsqrt, 2, "{px}^0.5", d2f=_d2, d3f=_d3,
+             sympy=lambda sp, u: sp.sqrt(u), **_S)
+_f, _d1, _d2, _d3 = _abs_power(1.5)
+add_symbolic("x^1.5", _f, _d1, 4, "{px}^1.5", d2f=_d2, d3f=_d3,
+             sympy=lambda sp, u: sp.sqrt(u) ** 3, **_S)
+_f, _d1, _d2, _d3 = _abs_power(-0.5)
+add_symbolic("1/sqrt(x)", _f, _d1, 2, "1/sqrt({x})", d2f=_d2, d3f=_d3,
+             sympy=lambda sp, u: 1 / sp.sqrt(u), **_S)
+add_symbolic("1/x^0.5", _f, _d1, 2, "1/{px}^0.5", d2f=_d2, d3f=_d3,     # pykan's second name of it
+             sympy=lambda sp, u: 1 / sp.sqrt(u), **_S)
+add_symbolic("arcsin", *_ARCSIN[:2], 4, "arcsin({x})", parity=-1, d2f=_ARCSIN[2], d3f=_ARCSIN[3],
+             sympy=lambda sp, u: sp.asin(u))
+add_symbolic("arccos", *_ARCCOS[:2], 4, "arccos({x})", d2f=_ARCCOS[2], d3f=_ARCCOS[3],
+             sympy=lambda sp, u: sp.acos(u))
+add_symbolic("arctanh", *_ARCTANH[:2], 4, "arctanh({x})", parity=-1, d2f=_ARCTANH[2],
+             d3f=_ARCTANH[3], sympy=lambda sp, u: sp.atanh(u))
+del _f, _d1, _d2, _d3, _n, _c
 
 
 def get_symbolic(name):
@@ -316,6 +506,14 @@ def canonical(name, a, b, c, d):
     return float(a), float(b), float(c), float(d)
 
 
+def _fit_derivative(fn, u):
+    """``f'(u)`` for the fit's Jacobian: the library's, or central differences of ``f`` without one."""
+    if fn.has_derivative:
+        return fn.df(u)
+    h = 1e-6 * np.maximum(1.0, np.abs(u))
+    return (fn.f(u + h) - fn.f(u - h)) / (2 * h)
+
+
 def _lm_polish(fn, x, y, p, free, iters=200):
     """Levenberg-Marquardt on ``r = c f(a x + b) + d - y`` over the ``free`` of (a, b, c, d).
 
@@ -332,7 +530,7 @@ def _lm_polish(fn, x, y, p, free, iters=200):
     mu = 1e-3
     for _ in range(iters):
         u = p[0] * x + p[1]
-        fu, dfu = fn.f(u), fn.df(u)
+        fu, dfu = fn.f(u), _fit_derivative(fn, u)
         r = p[2] * fu + p[3] - y
         J = np.stack([p[2] * dfu * x, p[2] * dfu, fu, np.ones_like(x)], axis=1)[:, free]
         JtJ, Jtr = J.T @ J, J.T @ r
@@ -506,33 +704,122 @@ def _n_free(fn):
     return 3 if (fn.scale_free or fn.shift_free) else 4
 
 
-def suggest(x, y, topk=5, lib=None, weight=1.0, **fit_kw):
+#: the ranking rules of :func:`suggest`
+RANKINGS = ("window", "nines", "weight_simple")
+#: default ``window`` of the ``"window"`` rule: candidates within 0.01 of the best ``R^2``
+WINDOW = 0.01
+
+
+def _check_rank(rank, weight, window, weight_simple):
+    """Validated ``(rank, weight, window, weight_simple)``; ``rank=None`` resolved (see :func:`suggest`)."""
+    from ..validation import check_nonnegative, check_real
+    if rank is None:
+        rank = "window" if weight_simple is None else "weight_simple"
+    if not isinstance(rank, str) or rank not in RANKINGS:
+        raise ValueError(f"rank must be one of {list(RANKINGS)}, got {rank!r}")
+    weight = check_nonnegative(weight, "weight")
+    window = check_real(window, "window")
+    if not 0.0 <= window <= 1.0:
+        raise ValueError(f"window must lie in [0, 1] (a difference of R^2), got {window}")
+    if weight_simple is None:
+        weight_simple = 0.8                                    # pykan's default
+    weight_simple = check_real(weight_simple, "weight_simple")
+    if not 0.0 <= weight_simple <= 1.0:
+        raise ValueError(f"weight_simple must lie in [0, 1], got {weight_simple}")
+    return rank, weight, window, weight_simple
+
+
+def suggest(x, y, topk=5, lib=None, weight=1.0, rank=None, window=WINDOW, weight_simple=None,
+            **fit_kw):
     """Fit every library function to the samples ``(x, y)`` and rank them.
 
-    Ranking rule: ``score = min(nines, 10) - weight * (complexity + n_free / 2)``
-    with ``nines = -log10(1 - R^2)`` (``R^2 = 0.999`` is 3 nines) and
-    ``n_free`` the number of fitted parameters (2 for ``x``, 3 when ``a`` or
-    ``b`` is fixed, else 4), highest first. So one more unit of complexity
-    must buy one more decimal digit of fit quality (``weight = 1``), and one
-    more fitted parameter half a digit: ``cos(a x + b)`` with a small ``a``
-    mimics ``x^2`` and, with one parameter more, always fits a learned
-    parabola a little better. Beyond ten nines (``R^2 > 1 - 1e-10``, the limit
-    of a fit to a learned spline) only the penalties count. Scores are
-    compared to 0.1 (rounded down); ties go to fewer fitted parameters, then
-    lower complexity, then library order.
+    Parameters
+    ----------
+    x, y : array_like, shape (n,)
+    topk : int >= 1
+        How many rows to return.
+    lib : list of str, optional
+        Names to try; default the whole library but ``0``.
+    weight : float >= 0
+        Price of complexity in the ``"nines"`` score (also used inside the window).
+    rank : {"window", "nines", "weight_simple"}, optional
+        The rule (below). Default ``"window"``, or ``"weight_simple"`` when
+        ``weight_simple`` is given (so pykan's call reproduces pykan's order).
+    window : float in [0, 1]
+        Width of the ``"window"`` rule, in ``R^2``; default 0.01.
+    weight_simple : float in [0, 1], optional
+        pykan's simplicity weight (pykan's default 0.8) for ``"weight_simple"``.
+    **fit_kw
+        Passed to :func:`fit_affine`.
 
     Returns
     -------
     list of dict
-        ``topk`` fits as returned by :func:`fit_affine`, each with ``complexity``
-        and ``score`` added, best first.
+        ``topk`` fits as returned by :func:`fit_affine`, each with ``complexity``,
+        ``score`` (the ``"nines"`` score) and ``rank`` (the rule's name) added,
+        best first; ``"window"`` adds ``in_window`` (bool), ``"weight_simple"``
+        adds ``loss`` (pykan's total loss).
+
+    Notes
+    -----
+    The **score** of a candidate is
+    ``score = min(nines, 10) - weight * (complexity + n_free / 2)`` with
+    ``nines = -log10(1 - R^2)`` (``R^2 = 0.999`` is 3 nines) and ``n_free``
+    the number of fitted parameters (2 for ``x``, 3 when ``a`` or ``b`` is
+    fixed, else 4). So one more unit of complexity must buy one more decimal
+    digit of fit quality (``weight = 1``), and one more fitted parameter half
+    a digit: ``cos(a x + b)`` with a small ``a`` mimics ``x^2`` and, with one
+    parameter more, always fits a learned parabola a little better. Beyond ten
+    nines (``R^2 > 1 - 1e-10``, the limit of a fit to a learned spline) only
+    the penalties count. Scores are compared to 0.1 (rounded down); ties go
+    to fewer fitted parameters, then lower complexity, then library order.
+
+    The rules:
+
+    ``"window"`` (default)
+        The candidates whose ``R^2`` is within ``window`` of the best ``R^2``
+        come first, ranked by the score; all others follow, ranked by ``R^2``
+        (ties as above). So the first row never fits worse than the best by
+        more than ``window``: the score alone can put a much worse fit first
+        when every fit is poor (a learned edge of a classifier: ``x`` with
+        ``R^2 = 0.13`` has score -1.94, ``sin`` with ``R^2 = 0.97`` -2.48,
+        because below one nine the digits cannot pay for the complexity).
+        Among near-perfect fits, where digits are what tells the functions
+        apart, the order is the score's.
+    ``"nines"``
+        The score alone (numpykan's rule before the window; kept for comparison).
+    ``"weight_simple"``
+        pykan's rule: ascending
+        ``loss = weight_simple * complexity + (1 - weight_simple) * log2(1 + 1e-5 - R^2)``,
+        ties in library order.
+
+    A fit whose ``R^2`` is not finite ranks last under every rule.
     """
-    fits = []
+    rank, weight, window, weight_simple = _check_rank(rank, weight, window, weight_simple)
+    if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
+        raise ValueError(f"topk must be an int >= 1, got {topk!r}")
+    rows = []
     for order, fn in enumerate(_library(lib)):
         fit = fit_affine(x, y, fn.name, **fit_kw)
+        r2 = fit["r2"] if math.isfinite(fit["r2"]) else -math.inf
         fit["complexity"] = fn.complexity
-        fit["score"] = _score(fit["r2"], fn.complexity, _n_free(fn), weight)
-        key = (-math.floor(fit["score"] * 10 + 1e-9), _n_free(fn), fn.complexity, order)
-        fits.append((key, fit))
-    fits.sort(key=lambda item: item[0])
-    return [item[1] for item in fits[:int(topk)]]
+        fit["score"] = _score(r2, fn.complexity, _n_free(fn), weight) if r2 > -math.inf else -math.inf
+        fit["rank"] = rank
+        rows.append((order, fn, r2, fit))
+    best = max(r2 for _, _, r2, _ in rows)
+    keys = []
+    for order, fn, r2, fit in rows:
+        simpler = (_n_free(fn), fn.complexity, order)
+        by_score = (-math.floor(fit["score"] * 10 + 1e-9) if r2 > -math.inf else math.inf,) + simpler
+        if rank == "nines":
+            key = by_score
+        elif rank == "window":
+            fit["in_window"] = bool(r2 > -math.inf and r2 >= best - window)
+            key = (0,) + by_score if fit["in_window"] else (1, -r2) + simpler
+        else:
+            fit["loss"] = (weight_simple * fn.complexity
+                           + (1 - weight_simple) * math.log2(max(1 + 1e-5 - r2, 1e-300)))
+            key = (fit["loss"], order)
+        keys.append((key, fit))
+    keys.sort(key=lambda item: item[0])
+    return [fit for _, fit in keys[:int(topk)]]

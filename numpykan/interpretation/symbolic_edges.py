@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .symbolic import SYMBOLIC_LIB, fit_affine, get_symbolic, suggest
+from .symbolic import (SYMBOLIC_LIB, WINDOW, MissingDerivativeError, _check_rank, _library, fit_affine,
+                       get_symbolic, suggest)
 
 __all__ = ["SymbolicEdges", "edge_inputs", "edge_values", "suggest_symbolic", "fix_symbolic",
            "auto_symbolic", "symbolic_formula"]
@@ -121,8 +122,8 @@ class SymbolicEdges:
             cols = np.flatnonzero(names == name)
             fn = get_symbolic(name)
             fu[:, cols] = fn.f(u[:, cols])
-            if derivative:
-                dfu[:, cols] = fn.df(u[:, cols])
+            if derivative:          # without a derivative: NaN, and _grads refuses (it needs f')
+                dfu[:, cols] = fn.df(u[:, cols]) if fn.has_derivative else np.nan
         return xe, fu, dfu
 
     def forward(self, x, cache=True):
@@ -160,6 +161,7 @@ class SymbolicEdges:
         c = self.cache
         if c is None or "fu" not in c:
             raise RuntimeError("backward needs a previous forward(x) that kept its cache")
+        self._require_derivatives()
         P = self.params["abcd"]                                 # (E, 4)
         g_u = dv * P[:, 2] * c["dfu"]                           # (B, E): dL/du
         g = np.stack([np.sum(g_u * c["xe"], axis=0),            # a
@@ -171,6 +173,18 @@ class SymbolicEdges:
         dx = np.zeros_like(c["x"])                              # (B, I)
         np.add.at(dx.T, self.ij[:, 0], (g_u * P[:, 0]).T)       # (I, B) += (E, B) by i_e
         return dx, g.astype(P.dtype, copy=False)
+
+    def _require_derivatives(self):
+        """:class:`~numpykan.symbolic.MissingDerivativeError` naming the edges whose function has no ``f'``."""
+        missing = [(int(i), int(j), n) for (i, j), n in zip(self.ij, self.names)
+                   if not get_symbolic(n).has_derivative]
+        if missing:
+            raise MissingDerivativeError(
+                f"formula edges {missing} (input, output, function) use functions added without "
+                f"a derivative; a gradient through them needs f'(a x + b) (dL/da, dL/db and "
+                f"dL/dx contain it), so they can be fitted, fixed and evaluated but not trained: "
+                f"register the function again with numpykan.symbolic.add_symbolic(name, f, df, ...) "
+                f"or give the edge back to its spline with unfix_symbolic")
 
     def backward(self, dy, input_grad=True):
         """Given ``dy = dL/dy`` ``(B, O)``, assign ``grads["abcd"]`` and return ``dL/dx`` ``(B, I)``.
@@ -293,15 +307,24 @@ def edge_values(layer, i, j, xi):
     return out
 
 
-def suggest_symbolic(model, l, i, j, topk=5, lib=None, x=None, weight=1.0, verbose=False, **fit_kw):
-    """Rank library functions for edge ``(l, i, j)`` (see :func:`suggest` for the rule)."""
+def suggest_symbolic(model, l, i, j, topk=5, lib=None, x=None, weight=1.0, verbose=False,
+                     rank=None, window=WINDOW, weight_simple=None, **fit_kw):
+    """Rank library functions for edge ``(l, i, j)`` on samples ``x`` (see :func:`edge_inputs`).
+
+    ``rank``, ``window``, ``weight_simple`` and ``weight`` choose the ranking rule:
+    by default the candidates within ``window = 0.01`` of the best ``R^2``, ranked
+    by score, then the rest by ``R^2``; ``weight_simple=0.8`` gives pykan's rule.
+    See :func:`numpykan.symbolic.suggest`.
+    """
     layer = _check_edge(model, l, i, j)
     xi = edge_inputs(model, l, i, x)
-    fits = suggest(xi, edge_values(layer, i, j, xi), topk=topk, lib=lib, weight=weight, **fit_kw)
+    fits = suggest(xi, edge_values(layer, i, j, xi), topk=topk, lib=lib, weight=weight, rank=rank,
+                   window=window, weight_simple=weight_simple, **fit_kw)
     if verbose:
         for f in fits:
+            extra = f"  loss={f['loss']:.3f}" if "loss" in f else ""
             print(f"{f['name']:>9s}  r2={f['r2']:.12f}  complexity={f['complexity']}  "
-                  f"score={f['score']:.3f}")
+                  f"score={f['score']:.3f}{extra}")
     return fits
 
 
@@ -343,12 +366,17 @@ def unfix_symbolic(model, l, i, j):
     if layer.symbolic is not None:
         layer.symbolic.remove_edge(i, j)
     layer.mask[i, j] = 1
+    layer.cache = None
 
 
-def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose=False, **fit_kw):
+def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose=False,
+                  rank=None, window=WINDOW, weight_simple=None, **fit_kw):
     """Fix every live spline edge to the best-ranked library function with ``R^2 >= r2_threshold``.
 
-    The ranking is that of :func:`suggest`. Edges with ``mask = 0`` and no
+    The ranking is that of :func:`suggest` with ``rank``, ``window``,
+    ``weight_simple`` and ``weight`` (default: the ``"window"`` rule, so the
+    chosen function fits within ``window`` of the best ``R^2`` on that edge;
+    ``weight_simple=0.8`` gives pykan's choice). Edges with ``mask = 0`` and no
     formula (pruned) and edges that already have a formula are skipped; an
     edge where no function reaches ``r2_threshold`` stays a spline. Layers
     are done in order, so the samples of layer ``l`` see the formulas of
@@ -359,6 +387,11 @@ def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose
     list of dict
         One fit per edge considered, with ``l``, ``i``, ``j`` and ``fixed`` (bool).
     """
+    from ..validation import check_real
+    _check_rank(rank, weight, window, weight_simple)            # refuse before fixing any edge
+    check_real(r2_threshold, "r2_threshold")
+    if lib is not None:
+        _library(lib)
     done = []
     for l, layer in enumerate(model.layers):
         for i in range(layer.in_dim):
@@ -369,7 +402,8 @@ def auto_symbolic(model, lib=None, r2_threshold=0.9, x=None, weight=1.0, verbose
                 if is_formula:
                     continue
                 ranked = suggest_symbolic(model, l, i, j, topk=len(SYMBOLIC_LIB), lib=lib, x=x,
-                                          weight=weight, **fit_kw)
+                                          weight=weight, rank=rank, window=window,
+                                          weight_simple=weight_simple, **fit_kw)
                 passing = [f for f in ranked if f["r2"] >= r2_threshold]
                 fixed = bool(passing)
                 best = passing[0] if fixed else ranked[0]
@@ -427,7 +461,28 @@ class _Affine:
         return out
 
 
-def symbolic_formula(model, var_names=None, precision=4, simplify=False):
+def _import_sympy(what):
+    try:
+        import sympy
+    except ImportError:
+        raise ImportError(f"{what} needs the optional package sympy, which is not installed: "
+                          f"pip install sympy") from None
+    return sympy
+
+
+def _sympy_edge(sp, name, a, b, c, d, u):
+    """``c f(a u + b) + d`` as a sympy expression (``f`` the library's sympy form of ``name``)."""
+    def num(v):                                                # integers exactly: no 1.0*, + 0.0
+        return sp.Integer(int(v)) if v == round(v) and abs(v) < 2 ** 53 else sp.Float(v)
+    fn = get_symbolic(name)
+    if fn.name == "0":
+        return num(d)
+    inner = num(a) * u + num(b)
+    fu = fn.sympy(sp, inner) if fn.sympy is not None else sp.Function(fn.name)(inner)
+    return num(c) * fu + num(d)
+
+
+def symbolic_formula(model, var_names=None, precision=4, simplify=False, sympy=False):
     """The network as readable formulas, one string per output.
 
     Each node's expression is composed through the layers: a formula edge
@@ -441,26 +496,41 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False):
     var_names : list of str, optional
         Names of the inputs; default ``x_1, x_2, ...``.
     precision : int
+        Significant digits of the strings (the sympy expressions keep full precision).
     simplify : bool
-        Pass each string through ``sympy.simplify`` (needs sympy, imported only then).
+        Pass each formula through ``sympy.simplify`` (needs sympy, imported only then).
+    sympy : bool
+        Return sympy expressions instead of strings (needs sympy; ImportError
+        naming it otherwise). Inputs are ``sympy.Symbol(var_names[i])``, spline
+        edges undefined functions ``spline_l_i_j``, functions added without a
+        ``sympy`` form undefined functions of their name. The library's
+        textbook forms are used (``sqrt``, ``log``, ``x^1.5``, ... of their
+        argument, not the safe versions of :mod:`numpykan.symbolic`), and the
+        constants are the model's float64 values, so on the functions' domains
+        the expression evaluates to the model's output to rounding.
 
     Returns
     -------
-    list of str
+    list of str, or list of sympy expressions with ``sympy=True``
     """
     width0 = model.width[0]
     names = [f"x_{i + 1}" for i in range(width0)] if var_names is None else list(var_names)
     if len(names) != width0:
         raise ValueError(f"var_names must have {width0} names, got {len(names)}")
+    sp = _import_sympy("symbolic_formula(sympy=True)") if sympy else None
     exprs = [_Affine(0.0, {n: 1.0}) for n in names]
+    sym_exprs = [sp.Symbol(n) for n in names] if sp else None
     for l, layer in enumerate(model.layers):
         out = [_Affine() for _ in range(layer.out_dim)]
+        sym_out = [sp.Integer(0) for _ in range(layer.out_dim)] if sp else None
         for i in range(layer.in_dim):
             u = exprs[i]
             for j in range(layer.out_dim):
                 if layer.mask[i, j] != 0:
                     arg = u.format(precision)
                     out[j] = out[j].add(_Affine(0.0, {f"spline_{l}_{i}_{j}({arg})": 1.0}))
+                    if sp:
+                        sym_out[j] += sp.Function(f"spline_{l}_{i}_{j}")(sym_exprs[i])
                 if layer.symbolic is None:
                     continue
                 e = layer.symbolic.find(i, j)
@@ -468,6 +538,8 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False):
                     continue
                 a, b, c, d = (float(v) for v in layer.symbolic.params["abcd"][e])
                 fn = get_symbolic(layer.symbolic.names[e])
+                if sp:
+                    sym_out[j] += _sympy_edge(sp, fn.name, a, b, c, d, sym_exprs[i])
                 if fn.name == "0":
                     out[j] = out[j].add(_Affine(d))
                     continue
@@ -480,12 +552,13 @@ def symbolic_formula(model, var_names=None, precision=4, simplify=False):
                 term = fn.template.replace("{x}", s).replace("{px}", ps)
                 out[j] = out[j].add(_Affine(d, {term: c}))
         exprs = out
+        sym_exprs = sym_out
+    if sp:
+        return [sp.simplify(e) for e in sym_exprs] if simplify else sym_exprs
     strings = [e.format(precision) for e in exprs]
     if simplify:
-        try:
-            import sympy
-        except ImportError:
-            raise ImportError("symbolic_formula(simplify=True) needs sympy: pip install sympy") from None
-        strings = [str(sympy.simplify(sympy.sympify(
-            s.replace("^", "**").replace("arctan", "atan").replace("sgn", "sign")))) for s in strings]
+        sympy_ = _import_sympy("symbolic_formula(simplify=True)")
+        strings = [str(sympy_.simplify(sympy_.sympify(
+            s.replace("^", "**").replace("arcsin", "asin").replace("arccos", "acos")
+             .replace("arctan", "atan").replace("sgn", "sign")))) for s in strings]   # atanh too
     return strings

@@ -549,6 +549,11 @@ class KAN(Network):
         from ..interpretation.symbolic_edges import fix_symbolic
         return fix_symbolic(self, l, i, j, name, **kwargs)
 
+    def unfix_symbolic(self, l, i, j):
+        """Give edge ``(l, i, j)`` back to its spline; see :func:`numpykan.symbolic_edges.unfix_symbolic`."""
+        from ..interpretation.symbolic_edges import unfix_symbolic
+        return unfix_symbolic(self, l, i, j)
+
     def auto_symbolic(self, lib=None, r2_threshold=0.9, **kwargs):
         """Freeze every live edge to its best formula; see :func:`numpykan.symbolic_edges.auto_symbolic`."""
         from ..interpretation.symbolic_edges import auto_symbolic
