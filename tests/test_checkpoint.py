@@ -216,3 +216,56 @@ def test_saving_is_atomic(tmp_path):
     KAN([2, 3, 1], seed=1).save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
     np.testing.assert_array_equal(KAN.load(path).layers[0].coef, KAN([2, 3, 1], seed=1).layers[0].coef)
+
+
+def test_deflated_checkpoint_loads_bit_for_bit(tmp_path):
+    """A checkpoint recompressed with deflate (as ``np.savez_compressed`` writes) is read the same."""
+    import zipfile
+    model = KAN([2, 3, 1], grid=4, seed=1)
+    path = model.save(tmp_path / "m.npz")
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i.filename) for i in z.infolist()}
+    packed = tmp_path / "packed.npz"
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    x = np.linspace(-1, 1, 10).reshape(5, 2)
+    _assert_same_kan(model, KAN.load(packed), x)
+
+
+def test_save_keeps_the_file_mode_and_leaves_no_temporary(tmp_path):
+    import os
+    import stat
+    model = KAN([2, 1], seed=0)
+    path = model.save(tmp_path / "m.npz")
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")                      # the mode a new file gets under this umask
+    assert stat.S_IMODE(os.stat(path).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
+    plain.unlink()
+    os.chmod(path, 0o600)
+    model.save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("layer0.W", np.full((2, 3), np.nan), "NaN or inf"),
+    ("layer0.b", np.ones(3, dtype=np.int64), "dtype int64"),
+    ("layer0.W", np.ones((2, 3), dtype=np.float32), "dtype float32"),
+    ("layer9.W", np.ones((2, 3)), "layer9.W"),
+])
+def test_mlp_checkpoint_members_checked(tmp_path, key, value, match):
+    import io
+    import zipfile
+    path = MLP([2, 3, 1], seed=0).save(tmp_path / "mlp.npz")
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i.filename) for i in z.infolist()}
+    buf = io.BytesIO()
+    np.save(buf, value)
+    members[key + ".npy"] = buf.getvalue()
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(ValueError, match=match):
+        MLP.load(bad)

@@ -14,6 +14,8 @@ MNIST lives in :mod:`numpykan.mnist`, pictures as coordinate datasets in
 
 import numpy as np
 
+from ..validation import check_seed
+
 __all__ = ["TOY_FUNCTIONS", "create_dataset"]
 
 # ---------------------------------------------------------------------------
@@ -182,7 +184,7 @@ def create_dataset(f, n_var=2, ranges=(-1, 1), train_num=1000, test_num=1000, se
     dt = _check_float_dtype(dtype)
     lo, hi = _parse_ranges(ranges, n_var)                # (I,), (I,)
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     x_train = lo + (hi - lo) * rng.random((train_num, n_var))   # (N_train, I)
     x_test = lo + (hi - lo) * rng.random((test_num, n_var))     # (N_test, I)
     y_train = _evaluate(f, x_train, "train")                    # (N_train, O)
@@ -195,18 +197,22 @@ def create_dataset(f, n_var=2, ranges=(-1, 1), train_num=1000, test_num=1000, se
         x_train, x_test = _standardize(x_train, x_test, "normalize_input")
     if normalize_label:
         y_train, y_test = _standardize(y_train, y_test, "normalize_label")
-    return {
-        "train_input": x_train.astype(dt),
-        "train_label": y_train.astype(dt),
-        "test_input": x_test.astype(dt),
-        "test_label": y_test.astype(dt),
-    }
+    out = {"train_input": x_train, "train_label": y_train, "test_input": x_test, "test_label": y_test}
+    for key, a in out.items():
+        with np.errstate(over="ignore"):
+            out[key] = a.astype(dt)
+        if not np.isfinite(out[key]).all():
+            raise ValueError(f"f: the {key} values overflow dtype {np.dtype(dt).name}")
+    return out
 
 
 def _evaluate(f, x, split):
     """Call ``f`` on ``x`` (n, I) and return labels of shape (n, O), validated."""
     n = x.shape[0]
-    y = np.asarray(f(x.copy()), dtype=np.float64)        # copy: f may not modify our x
+    y = np.asarray(f(x.copy()))                          # copy: f may not modify our x
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"f must return real numbers for the {split} points, got dtype {y.dtype}")
+    y = y.astype(np.float64)
     if y.ndim == 1:
         y = y[:, None]                                   # (n,) -> (n, 1)
     if y.ndim != 2 or y.shape[0] != n:

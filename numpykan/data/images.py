@@ -6,6 +6,8 @@ into the usual dataset dict, and :func:`psnr` scores a reconstruction.
 """
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -130,13 +132,24 @@ def load_image(path, gray=True, size=None):
     """
     path = Path(path)
     ext = path.suffix.lower()
+    if ext in (".npy", ".png", ".jpg", ".jpeg") and path.exists() and not path.is_file():
+        raise ValueError(f"{path}: not a regular file")
     if ext == ".npy":
-        a = np.load(path, allow_pickle=False)
+        try:
+            a = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except (ValueError, OSError, EOFError) as err:         # pickled objects, a bad header
+            raise ValueError(f"{path}: not a readable .npy image ({err})") from None
+        if not isinstance(a, np.ndarray):
+            raise ValueError(f"{path}: not a .npy array")
     elif ext in (".png", ".jpg", ".jpeg"):
         a = _imread_matplotlib(path, ext)
     else:
         raise ValueError(f"{path}: unsupported image type {ext!r}; use .npy, .png, .jpg or "
                          ".jpeg")
+    if a.ndim >= 2 and 0 in a.shape[:2]:
+        raise ValueError(f"{path}: the image is empty (shape {a.shape})")
     a = _to_unit_float(a, str(path))
     if gray:
         a = _to_gray(a, str(path))
@@ -159,8 +172,13 @@ def _imread_matplotlib(path, ext):
         return mpimg.imread(path)
     except ImportError as err:
         raise ImportError(f"reading {path} needs Pillow ({err}); {_PILLOW_HINT}") from err
-    except SyntaxError as err:             # Pillow's word for a corrupt header ("not a PNG file")
-        raise ValueError(f"{path}: not a readable {ext[1:].upper()} image ({err})") from None
+    except FileNotFoundError:
+        raise
+    except (SyntaxError, OSError, ValueError, EOFError, struct.error, zlib.error) as err:
+        # Pillow's words for a corrupt file: SyntaxError ("not a PNG file"), OSError
+        # ("Truncated File Read", "cannot identify image file"), ValueError, struct.error
+        raise ValueError(f"{path}: not a readable {ext[1:].upper()} image "
+                         f"({type(err).__name__}: {err})") from None
 
 
 SAMPLE_IMAGES = {

@@ -112,40 +112,49 @@ def read_idx(path):
     byte the type (0x08 = unsigned byte): 2049 = 0x00000801, 2051 = 0x00000803.
     """
     path = Path(path)
-    if path.name.endswith(".gz"):
-        try:
-            with gzip.open(path, "rb") as fh:
-                data = fh.read()
-        except gzip.BadGzipFile as err:
-            raise ValueError(f"{path} ends in .gz but is not a gzip file ({err})") from err
-        except (EOFError, zlib.error) as err:
-            raise ValueError(f"{path} is a truncated or corrupt gzip file ({err})") from err
-    else:
-        data = path.read_bytes()
-
-    if len(data) < 8:
-        raise ValueError(f"{path} is too short for an IDX header: {len(data)} bytes, need 8")
-    magic = int.from_bytes(data[0:4], "big")
-    n = int.from_bytes(data[4:8], "big")
-    if magic == _IDX_LABELS:
-        header, shape = 8, (n,)
-    elif magic == _IDX_IMAGES:
-        if len(data) < 16:
-            raise ValueError(f"{path} is too short for an IDX image header: "
-                             f"{len(data)} bytes, need 16")
-        rows = int.from_bytes(data[8:12], "big")
-        cols = int.from_bytes(data[12:16], "big")
-        header, shape = 16, (n, rows, cols)
-    else:
-        raise ValueError(f"{path} has IDX magic number {magic}, expected {_IDX_LABELS} "
-                         f"(labels) or {_IDX_IMAGES} (images)")
-    expected = math.prod(shape)                          # Python int: no overflow
-    available = len(data) - header
-    if available != expected:
-        what = "truncated" if available < expected else "longer than declared"
+    gz = path.name.endswith(".gz")
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise ValueError(f"{path} is not a regular file")
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ValueError(f"{path} is too short for an IDX header: {len(head)} bytes, need 8")
+            magic = int.from_bytes(head[0:4], "big")
+            n = int.from_bytes(head[4:8], "big")
+            if magic == _IDX_LABELS:
+                header, shape = 8, (n,)
+            elif magic == _IDX_IMAGES:
+                more = fh.read(8)
+                if len(more) < 8:
+                    raise ValueError(f"{path} is too short for an IDX image header: "
+                                     f"{8 + len(more)} bytes, need 16")
+                header = 16
+                shape = (n, int.from_bytes(more[0:4], "big"), int.from_bytes(more[4:8], "big"))
+            else:
+                raise ValueError(f"{path} has IDX magic number {magic}, expected {_IDX_LABELS} "
+                                 f"(labels) or {_IDX_IMAGES} (images)")
+            expected = math.prod(shape)                  # Python int: no overflow
+            # what the file can hold, known before reading the data: its size, or for gzip
+            # the most that deflate can expand it (about 1032 : 1)
+            can_hold = 1032 * size + 1024 if gz else size - header
+            if expected > can_hold:
+                raise ValueError(f"{path} is truncated: the header declares shape {shape} "
+                                 f"({expected} bytes of data) but the file "
+                                 + (f"({size} bytes compressed) cannot hold that many" if gz
+                                    else f"holds {size - header}"))
+            data = fh.read(expected + 1)                 # one byte more: is there extra data?
+    except gzip.BadGzipFile as err:
+        raise ValueError(f"{path} ends in .gz but is not a gzip file ({err})") from err
+    except (EOFError, zlib.error) as err:
+        raise ValueError(f"{path} is a truncated or corrupt gzip file ({err})") from err
+    if len(data) != expected:
+        what = "truncated" if len(data) < expected else "longer than declared"
+        held = f"holds {len(data)}" if len(data) < expected else "holds more"
         raise ValueError(f"{path} is {what}: the header declares shape {shape} "
-                         f"({expected} bytes of data) but the file holds {available}")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
+                         f"({expected} bytes of data) but the file {held}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()
 
 
 def mnist_cache_dir():

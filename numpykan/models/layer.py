@@ -55,9 +55,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..splines import banded, bspline
-from ..splines.grids import _check_int, _check_x
+from ..splines.grids import _check_int
 from ..training.transaction import atomic
-from ..validation import check_real
+from ..validation import check_input, check_layer_args, check_real, check_upstream
 from . import init
 from .activations import base_name, check_base, get_base
 
@@ -436,13 +436,12 @@ class KANLayer:
                  scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True):
         in_dim = _check_int(in_dim, "in_dim", 1)
         out_dim = _check_int(out_dim, "out_dim", 1)
-        G = _check_int(grid, "grid", 1)
-        self.k = _check_int(k, "k", 0)
         self.base_fun = check_base(base_fun)       # a name or a tuple of callables
         self.dtype = _check_dtype(dtype)
+        G, self.k, t, noise_scale, seed = check_layer_args(grid, k, grid_range, noise_scale, seed,
+                                                           self.dtype)      # t: (G + 2k + 1,)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        t = bspline.uniform_grid(G, self.k, grid_range)                       # (G + 2k + 1,)
-        self.grid = np.tile(t, (in_dim, 1)).astype(self.dtype)                # (I, G + 2k + 1)
+        self.grid = np.tile(t, (in_dim, 1))                                   # (I, G + 2k + 1)
         K = G + self.k
         mu, sigma = init.check_base_init(scale_base_mu, scale_base_sigma)
         self.params = {
@@ -481,8 +480,7 @@ class KANLayer:
 
     # -- forward and backward -----------------------------------------------
     def _input(self, x, name="x"):
-        x = _check_x(x, self.in_dim, name)
-        return x.astype(self.dtype, copy=False)
+        return check_input(x, self.in_dim, self.dtype, name)   # cast first, then finite
 
     #: inference (``cache=False``) runs at most this many rows at a time, so that the
     #: ``(rows, K+1, I)`` basis matrix, not ``(B, K+1, I)``, bounds its memory
@@ -551,7 +549,7 @@ class KANLayer:
         """
         if check:
             self.check_cache(input_grad)
-            self._check_upstream(dy, (None, self.out_dim), "dy")
+            dy = self._check_upstream(dy, (None, self.out_dim), "dy")
         elif self.symbolic is not None and self.symbolic.cache is None:
             self.check_cache(input_grad)
         dx, grads = backward(dy, self.cache, input_grad)
@@ -595,7 +593,7 @@ class KANLayer:
         (``activations(symbolic=False)``), and the formula edges get none.
         """
         self.check_cache(input_grad)
-        self._check_upstream(dA, (None, self.in_dim, self.out_dim), "dA")
+        dA = self._check_upstream(dA, (None, self.in_dim, self.out_dim), "dA")
         dx, grads = activations_backward(dA, self.cache, input_grad)
         for key, g in grads.items():
             self.grads[key] = None if g is None else self.grads[key] + g
@@ -604,13 +602,21 @@ class KANLayer:
             dx = dx + dxs if input_grad else None
         return dx
 
-    def _check_upstream(self, d, shape, name):
+    def _check_upstream(self, d, shape, name, values=True):
+        """``d`` of ``shape`` (None: the cached batch) as the layer computes with it.
+
+        ``values=True``: a real array, finite after the cast to the layer's
+        dtype, returned cast; ``False``: its shape alone.
+        """
         if self.cache is None:
             check_cache(None)
         B = self.cache["x"].shape[0]
         expected = tuple(B if s is None else s for s in shape)
-        if np.shape(d) != expected:
-            raise ValueError(f"{name} must have shape {expected}, got {np.shape(d)}")
+        if not values:                          # the shape alone (a model's own regularizer)
+            if np.shape(d) != expected:
+                raise ValueError(f"{name} must have shape {expected}, got {np.shape(d)}")
+            return d
+        return check_upstream(d, expected, self.dtype, name)   # real, that shape, finite: cast
 
     # -- splines only ----------------------------------------------------------
     def spline_values(self, x):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..training.losses import get_loss
+from ..validation import check_bool, check_count, check_nonnegative, check_seed, check_upstream
 from . import checkpoint
 from .activations import ACTIVATIONS, check_base, get_base
 from .layer import _base_repr, _check_dtype, times_transpose
@@ -30,6 +31,7 @@ class DenseLayer:
 
     def __init__(self, in_dim, out_dim, activation="silu", seed=0, dtype=np.float64):
         activation = check_base(activation, "activation")
+        check_seed(seed)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         a = 1.0 / np.sqrt(in_dim)
         self.params = {"W": rng.uniform(-a, a, (in_dim, out_dim)).astype(dtype),
@@ -88,6 +90,9 @@ class MLP(Network):
     def __init__(self, width, activation="silu", seed=0, dtype=np.float64):
         self.width = _check_width(width)
         self.dtype = _check_dtype(dtype)
+        check_base(activation, "activation")
+        if seed is not None:
+            check_count(seed, "seed", 0)
         seeds = np.random.SeedSequence(seed).spawn(len(self.width) - 1)
         n = len(self.width) - 1
         self.layers = [
@@ -122,10 +127,17 @@ class MLP(Network):
         return h
 
     def backward(self, dy, input_grad=True):
-        """Backpropagate ``dy = dL/dout``; return ``dL/dx`` (None if not ``input_grad``)."""
+        """Backpropagate ``dy = dL/dout``; return ``dL/dx`` (None if not ``input_grad``).
+
+        Raises ``RuntimeError`` without a previous :meth:`forward`, ``TypeError``
+        or ``ValueError`` for a ``dy`` that is not real, not ``(B, width[-1])``
+        for that forward's ``B``, or not finite in the model's dtype: all before
+        any gradient is written.
+        """
         for layer in self.layers:                              # every check before any write
             layer.check_cache(input_grad)
-        d = dy
+        B = self.layers[0].cache[0].shape[0]
+        d = check_upstream(dy, (B, self.width[-1]), self.dtype, "dy")
         for l in reversed(range(len(self.layers))):
             d = self.layers[l].backward(d, input_grad or l > 0)
         self.grad_input = d
@@ -137,7 +149,8 @@ class MLP(Network):
 
         ``input_grad=True`` also puts ``dL/dx`` in ``self.grad_input``, as for a KAN.
         """
-        if lamb:
+        input_grad = check_bool(input_grad, "input_grad")
+        if check_nonnegative(lamb, "lamb"):
             raise ValueError(f"lamb must be 0 for an MLP (no edge activations to regularize), got {lamb}")
         fn = get_loss(loss, checked=False)   # targets and outputs are checked here
         x = self._input(x)
@@ -145,6 +158,7 @@ class MLP(Network):
         out = self.forward(x, check=False)                    # x checked above
         check_output(out)
         value, dout = fn(out, y)
+        check_output(dout)                   # a gradient that overflows is a divergence too
         self.backward(dout, input_grad=input_grad)
         self.last_loss = dict(pred=value, reg=0.0, out=out, y=y)
         return value
@@ -174,14 +188,5 @@ class MLP(Network):
 
     @classmethod
     def load(cls, path):
-        config, arrays = checkpoint.load_checkpoint(path, "MLP")
-        model = checkpoint.construct(cls, config, path)
-        for l, layer in enumerate(model.layers):
-            names = [f"layer{l}.W", f"layer{l}.b"]
-            checkpoint.require(arrays, names, path)
-            for key, name in zip(("W", "b"), names):
-                if arrays[name].shape != layer.params[key].shape:
-                    raise ValueError(f"checkpoint {path!r}: {name} has shape {arrays[name].shape}, "
-                                     f"expected {layer.params[key].shape}")
-                layer.params[key] = arrays[name].astype(model.dtype)
-        return model
+        """Read a model written by :meth:`save` (never unpickles; see :mod:`numpykan.models.checkpoint`)."""
+        return checkpoint.load_mlp(cls, path)

@@ -14,13 +14,12 @@ import copy as _copy
 
 import numpy as np
 
-from ..splines import bspline
 from ..training.losses import get_loss
 from ..training.regmetrics import apply_to_layer as apply_reg_grad
 from ..training.regmetrics import check_metric, layer_regularization
 from ..training.regularization import edge_norms
 from ..training.transaction import atomic
-from ..validation import check_nonnegative
+from ..validation import check_kan_args, check_nonnegative, check_real
 from . import checkpoint, multnodes
 from .init import check_base_init
 from .layer import KANLayer, _check_dtype, check_grid_eps
@@ -114,17 +113,17 @@ def _check_bool(value, name):
 def _check_reg_grad(layer, d):
     """Shapes of one layer's ``dA`` entry (an array ``dL/dA`` or a ``RegGrad``), before anything is written."""
     if isinstance(d, np.ndarray):
-        layer._check_upstream(d, (None, layer.in_dim, layer.out_dim), "dA")
+        layer._check_upstream(d, (None, layer.in_dim, layer.out_dim), "dA", values=False)
         return
     for piece, shape in (("A", (None, layer.in_dim, layer.out_dim)), ("x", (None, layer.in_dim)),
                          ("coef", layer.coef.shape)):
         value = getattr(d, piece, None)
         if value is not None:
-            layer._check_upstream(value, shape, f"dA.{piece}")
+            layer._check_upstream(value, shape, f"dA.{piece}", values=False)
 
 
 def _check_width(width):
-    if isinstance(width, (str, bytes)) or not hasattr(width, "__len__"):
+    if isinstance(width, (str, bytes, set, frozenset, dict)) or not hasattr(width, "__len__"):
         raise TypeError(f"width must be a list of ints such as [2, 5, 1], got {width!r}")
     if len(width) < 2:
         raise ValueError(f"width needs at least an input and an output size, got {list(width)}")
@@ -207,6 +206,7 @@ class KAN(Network):
                  scale_base_sigma=1.0, sparse_init=False, sp_trainable=True, sb_trainable=True,
                  mult_arity=2):
         multnodes.set_layout(self, width, mult_arity)   # width, width_in, width_out, nodes
+        check_kan_args(grid, k, grid_range, seed, noise_scale, grid_eps, dtype)
         self.dtype = _check_dtype(dtype)
         self.grid_eps = float(grid_eps)
         if not 0.0 <= self.grid_eps <= 1.0:
@@ -352,7 +352,7 @@ class KAN(Network):
                                        f"that layer's last forward pass (the layer ran alone, or "
                                        f"the model was restored): run model.forward(x) again")
         last = self.layers[-1]
-        last._check_upstream(dy, (None, last.out_dim), "dy")
+        dy = last._check_upstream(dy, (None, last.out_dim), "dy")   # real, finite in dtype
         if dA is not None:
             if len(dA) != len(self.layers):
                 raise ValueError(f"dA must hold one entry (an array, a RegGrad or None) per layer, {len(self.layers)}, "
@@ -435,15 +435,16 @@ class KAN(Network):
         fn = get_loss(loss, checked=False)   # targets and outputs are checked here
         x = self._input(x)
         y = check_target(y, loss, x.shape[0], self.width[-1], self.dtype)
-        lamb = float(lamb)
-        if lamb < 0 or not np.isfinite(lamb):
-            raise ValueError(f"lamb must be a finite number >= 0, got {lamb}")
+        lamb, lamb_l1, lamb_entropy = (check_nonnegative(v, name) for v, name in (
+            (lamb, "lamb"), (lamb_l1, "lamb_l1"), (lamb_entropy, "lamb_entropy")))
+        input_grad = _check_bool(input_grad, "input_grad")
         reg_metric = check_metric(reg_metric)
         lamb_coef = check_nonnegative(lamb_coef, "lamb_coef")
         lamb_coefdiff = check_nonnegative(lamb_coefdiff, "lamb_coefdiff")
         out = self.forward(x, input_grad=input_grad, check=False)   # (B, width[-1]); x checked above
         check_output(out)
         value, dout = fn(out, y)
+        check_output(dout)                   # a gradient that overflows is a divergence too
         reg, dA = 0.0, None
         if lamb > 0:
             reg, dA = self.regularization(lamb_l1, lamb_entropy, reg_metric, lamb_coef,
@@ -593,6 +594,7 @@ class KAN(Network):
             With ``kept_nodes`` (index arrays per node layer) and a cache of
             the forward pass on the samples.
         """
+        node_th, edge_th = check_real(node_th, "node_th"), check_real(edge_th, "edge_th")
         _no_mult(self, "prune()")
         from ..interpretation.pruning import prune
         return prune(self, node_th, edge_th, x, by)
@@ -690,37 +692,5 @@ class KAN(Network):
 
     @classmethod
     def load(cls, path):
-        """Read a model written by :meth:`save` (never unpickles)."""
-        config, arrays = checkpoint.load_checkpoint(path, "KAN")
-        model = checkpoint.construct(cls, config, path)
-        for l, layer in enumerate(model.layers):
-            names = [f"layer{l}.{key}" for key in ("coef", "w_b", "w_s", "grid", "mask")]
-            checkpoint.require(arrays, names, path)
-            coef = arrays[names[0]]
-            I, O = layer.in_dim, layer.out_dim
-            if coef.ndim != 3 or coef.shape[:2] != (I, O):
-                raise ValueError(f"checkpoint {path!r}: {names[0]} has shape {coef.shape}, "
-                                 f"expected ({I}, {O}, K)")
-            K = coef.shape[2]
-            expected = {"w_b": (I, O), "w_s": (I, O), "grid": (I, K + layer.k + 1), "mask": (I, O)}
-            for key, shape in expected.items():
-                a = arrays[f"layer{l}.{key}"]
-                if a.shape != shape:
-                    raise ValueError(f"checkpoint {path!r}: layer{l}.{key} has shape {a.shape}, "
-                                     f"expected {shape}")
-            for key in ("coef", "w_b", "w_s"):
-                layer.params[key] = arrays[f"layer{l}.{key}"].astype(model.dtype)
-                layer.grads[key] = None if key in layer.frozen else np.zeros_like(layer.params[key])
-            try:
-                layer.grid = bspline.check_grid(arrays[f"layer{l}.grid"], layer.k, I,
-                                                f"layer{l}.grid").astype(model.dtype)
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"checkpoint {path!r}: {err}") from None
-            layer.mask = arrays[f"layer{l}.mask"].astype(model.dtype)
-            prefix = f"layer{l}.symbolic."
-            if any(name.startswith(prefix) for name in arrays):
-                from ..interpretation.symbolic_edges import SymbolicEdges
-                layer.symbolic = SymbolicEdges.from_arrays(
-                    {name[len(prefix):]: a for name, a in arrays.items() if name.startswith(prefix)},
-                    layer)
-        return model
+        """Read a model written by :meth:`save` (never unpickles; see :mod:`numpykan.models.checkpoint`)."""
+        return checkpoint.load_kan(cls, path)

@@ -18,7 +18,7 @@ import numpy as np
 from ..training.losses import _takes_labels, get_loss
 from ..training.train import fit as _fit
 from ..training.transaction import FlatCopy, atomic
-from ..validation import check_input, check_output, check_target
+from ..validation import check_count, check_input, check_output, check_target
 
 __all__ = ["Network", "ModelSnapshot", "check_input", "check_target", "check_output"]
 
@@ -198,6 +198,7 @@ class Network:
         ``batch_size`` rows at a time, so memory stays that of one block;
         the layers' caches of the last :meth:`forward` are left as they were.
         """
+        batch_size = check_count(batch_size, "batch_size", 1)
         return self._predict(self._input(x), batch_size)
 
     def _predict(self, x, batch_size=8192):

@@ -42,10 +42,12 @@ Minimize :math:`f(w) = (w - 3)^2`, whose gradient is :math:`2 (w - 3)`:
 """
 
 import itertools
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..validation import check_nonnegative as _check_nonnegative, check_positive as _check_positive
+from ..validation import check_real as _check_real
 from ..validation import check_unit_interval as _check_unit_interval
 from .lbfgs import LBFGS
 from .protocol import check_groups as _check_groups
@@ -54,6 +56,22 @@ from .transaction import FlatCopy, atomic
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "OptimizerSnapshot", "get_optimizer"]
 
 _STAMPS = itertools.count()     # marks each write of a fused moment buffer (see Adam.snapshot)
+
+#: the constructors' rules, which a loaded state dict obeys too
+_HYPER_CHECKS = {"momentum": _check_unit_interval, "beta1": _check_unit_interval,
+                 "beta2": _check_unit_interval, "eps": _check_positive,
+                 "weight_decay": _check_nonnegative}
+
+
+def _number(sd, key):
+    """``sd[key]`` as a float: a real number or a 0-d array of one; a ``ValueError`` naming it."""
+    if key not in sd:
+        raise ValueError(f"state_dict has no {key!r} entry")
+    v = np.asarray(sd[key])
+    if v.shape != () or v.dtype.kind not in "fiu":
+        raise ValueError(f"state_dict[{key!r}] must be a number, got {sd[key]!r}")
+    return float(v)
+
 
 def _check_betas(betas):
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
@@ -233,30 +251,48 @@ class Optimizer:
             If the dict comes from another optimizer class or names a
             parameter group that does not exist.
         """
-        sd = dict(state_dict)
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a dict from state_dict(), got "
+                            f"{type(state_dict).__name__}")
+        sd = dict(state_dict)                   # every check first: a refused dict changes nothing
         name = str(np.asarray(sd.get("name", "")))
         if name != type(self).__name__:
             raise ValueError(
                 f"state_dict is from optimizer {name!r}, cannot load it into "
                 f"{type(self).__name__}"
             )
-        self.lr = _check_positive(float(np.asarray(sd["lr"])), "lr")
-        for h in self._hyper:
-            setattr(self, h, float(np.asarray(sd[h])))
+        lr = _check_positive(_number(sd, "lr"), "lr")
+        hyper = {h: _HYPER_CHECKS.get(h, _check_real)(_number(sd, h), f"state_dict[{h!r}]")
+                 for h in self._hyper}
         state = {}
         for k, v in sd.items():
             if not k.startswith("state."):
                 continue
-            gi, rest = k[len("state."):].split(".", 1)
-            key, n = rest.rsplit(".", 1)
-            gi = int(gi)
+            try:
+                gi, rest = k[len("state."):].split(".", 1)
+                key, n = rest.rsplit(".", 1)
+                gi = int(gi)
+            except ValueError:
+                raise ValueError(f"state_dict key {k!r} is not 'state.<group>.<key>.<name>'") from None
             if not 0 <= gi < len(self.groups):
                 raise ValueError(
                     f"state_dict key {k!r} refers to group {gi}, but this optimizer "
                     f"has {len(self.groups)} (params, grads) pairs"
                 )
-            st = state.setdefault((gi, key), {})
-            st[n] = int(np.asarray(v)) if n == "t" else np.array(v, copy=True)
+            v = np.asarray(v)
+            if n == "t":
+                if v.shape != () or v.dtype.kind not in "iu" or v < 0:
+                    raise ValueError(f"state_dict[{k!r}] must be an int >= 0, got {v!r}")
+                value = int(v)
+            else:
+                if v.dtype.kind != "f" or not np.isfinite(v).all():
+                    raise ValueError(f"state_dict[{k!r}] must be a finite float array, got "
+                                     f"dtype {v.dtype}" + ("" if v.dtype.kind != "f" else " with NaN or inf"))
+                value = np.array(v, copy=True)
+            state.setdefault((gi, key), {})[n] = value
+        self.lr = lr
+        for h, value in hyper.items():
+            setattr(self, h, value)
         self.state = state
 
 
