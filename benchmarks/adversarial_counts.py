@@ -49,7 +49,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-import numpykan as nk
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import numpykan as nk  # noqa: E402 (this checkout's numpykan)
 from numpykan import KAN, MLP
 from numpykan.models.layer import KANLayer
 

@@ -424,3 +424,12 @@ def test_fit_coef_validation():
         fit_coef(xs, np.zeros((19, 1)), grid, 3)
     with pytest.raises(ValueError, match=r"\by\b contains NaN"):
         fit_coef(xs, np.full((20, 1), np.nan), grid, 3)
+
+
+@pytest.mark.parametrize("grid_range, dtype", [((1e16, 1e16 + 4), np.float64),
+                                               ((-1e308, 1e308), np.float64),
+                                               ((-1e38, 3e38), np.float32)])
+def test_uniform_grid_refuses_knots_that_repeat_or_overflow(grid_range, dtype):
+    from numpykan.splines.grids import uniform_grid
+    with pytest.raises(ValueError, match="grid_range"):
+        uniform_grid(3, 3, grid_range, dtype)

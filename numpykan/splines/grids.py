@@ -118,7 +118,13 @@ def uniform_grid(G, k, grid_range=(-1.0, 1.0), dtype=np.float64):
     k = _check_int(k, "k", 0)
     lo, hi = _check_range(grid_range)
     j = np.arange(-k, G + k + 1, dtype=np.float64)      # (n,)
-    return (lo + (hi - lo) * j / G).astype(dtype)        # (n,)
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = (lo + (hi - lo) * j / G).astype(dtype)       # (n,)
+    if not np.isfinite(t).all() or not (np.diff(t) > 0).all():
+        raise ValueError(f"grid_range {tuple(grid_range)} with G = {G}, k = {k} gives knots that are "
+                         f"not finite and strictly increasing in {np.dtype(dtype).name} (too wide, "
+                         f"or too narrow for its magnitude)")
+    return t
 
 
 def extend_grid(base, k):
