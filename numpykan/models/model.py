@@ -557,7 +557,6 @@ class KAN(Network):
         ``(out, in)``), and both per output. Also kept as ``self.attribution``.
         (:meth:`edge_scores` is the forward edge size ``mean_b |phi|``, not these.)
         """
-        _no_mult(self, "attribute()")
         from ..interpretation.attribution import attribute
         self.attribution = attribute(self, x)
         return self.attribution
