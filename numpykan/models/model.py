@@ -97,14 +97,6 @@ def copy_model(model):
     return new
 
 
-def _no_mult(model, what):
-    """``NotImplementedError`` for what does not handle multiplication nodes yet."""
-    if model.nodes is not None:
-        raise NotImplementedError(f"{what} does not handle multiplication nodes yet (width "
-                                  f"{model.width}); a model with them can be trained, read "
-                                  f"and saved, not attributed or pruned yet")
-
-
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -532,6 +524,8 @@ class KAN(Network):
             if h is not None:
                 h = self._infer(h, l, l + 1)                        # no cache touched; mult nodes too
         new.config = dict(self.config, grid=_as_given(grids, new_grid))
+        if getattr(self, "kept_inputs", None) is not None:     # from prune_input: the same columns
+            new.kept_inputs = np.array(self.kept_inputs)
         return new
 
     # -- importance and pruning ---------------------------------------------------------
@@ -592,13 +586,11 @@ class KAN(Network):
             With ``kept_nodes`` (index arrays per node layer) and a cache of
             the forward pass on the samples.
         """
-        _no_mult(self, "prune()")
         from ..interpretation.pruning import prune
         return prune(self, node_th, edge_th, x, by)
 
     def prune_node(self, threshold=1e-2, x=None, by="attribution"):
         """pykan's ``prune_node``: a new KAN without the hidden nodes scoring ``<= threshold``."""
-        _no_mult(self, "prune_node()")
         from ..interpretation.pruning import prune_nodes
         return prune_nodes(self, threshold, x, by)
 
@@ -608,7 +600,6 @@ class KAN(Network):
         Returns the newly masked edges per layer (boolean ``(width[l], width[l+1])``);
         see :func:`numpykan.interpretation.pruning.prune_edges`.
         """
-        _no_mult(self, "prune_edge()")
         from ..interpretation.pruning import prune_edges
         return prune_edges(self, threshold, x, by)
 
@@ -618,7 +609,6 @@ class KAN(Network):
         The result takes ``x[:, kept]`` and says which columns it kept in
         ``kept_inputs``; see :func:`numpykan.interpretation.pruning.prune_input`.
         """
-        _no_mult(self, "prune_input()")
         from ..interpretation.pruning import prune_input
         return prune_input(self, threshold, x, active_inputs, verbose)
 
@@ -629,7 +619,6 @@ class KAN(Network):
 
     def remove_node(self, l, i, mode="all"):
         """Mask the edges into (``"down"``) and out of (``"up"``) node ``i`` of node layer ``l`` in place."""
-        _no_mult(self, "remove_node()")
         from ..interpretation.pruning import remove_node
         remove_node(self, l, i, mode)
 
@@ -685,6 +674,8 @@ class KAN(Network):
             arrays[f"layer{l}.mask"] = layer.mask
             if layer.symbolic is not None:
                 arrays.update(layer.symbolic.to_arrays(f"layer{l}.symbolic."))
+        if getattr(self, "kept_inputs", None) is not None:      # from prune_input
+            arrays["kept_inputs"] = np.asarray(self.kept_inputs, dtype=np.int64)
         return checkpoint.save_checkpoint(path, "KAN", self.config, arrays)
 
     @classmethod
@@ -722,4 +713,10 @@ class KAN(Network):
                 layer.symbolic = SymbolicEdges.from_arrays(
                     {name[len(prefix):]: a for name, a in arrays.items() if name.startswith(prefix)},
                     layer)
+        if "kept_inputs" in arrays:                                # saved by a prune_input model
+            kept = arrays["kept_inputs"]
+            if kept.shape != (model.width_in[0],) or kept.dtype.kind not in "iu":
+                raise ValueError(f"checkpoint {path!r}: kept_inputs has shape {kept.shape} and dtype "
+                                 f"{kept.dtype}, expected ({model.width_in[0]},) ints")
+            model.kept_inputs = kept.astype(int)
         return model
