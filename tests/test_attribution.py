@@ -368,6 +368,20 @@ def test_prune_input_drops_a_silent_input():
     assert smaller.input_scores is None
 
 
+def test_kept_inputs_survive_refine_copy_and_checkpoints(tmp_path):
+    model = _randomized(nk.KAN([3, [2, 1], 1], grid=4, k=3, seed=2))
+    model.remove_node(0, 0)
+    x = _x(100, 3)
+    small = model.prune_input(x=x)
+    np.testing.assert_array_equal(small.kept_inputs, [1, 2])
+    for other in (small.refine(8, x[:, [1, 2]]), small.copy(), nk.KAN.load(small.save(tmp_path / "s.npz"))):
+        np.testing.assert_array_equal(other.kept_inputs, [1, 2])
+        assert other.kept_inputs is not small.kept_inputs
+    back = nk.KAN.load(small.save(tmp_path / "t.npz"))
+    np.testing.assert_array_equal(back(x[:, back.kept_inputs]), small(x[:, [1, 2]]))
+    assert getattr(nk.KAN.load(model.save(tmp_path / "m.npz")), "kept_inputs", None) is None
+
+
 def test_prune_input_verbose_says_what_it_kept(capsys):
     model = _randomized(nk.KAN([3, 2, 1], seed=0))
     model.remove_node(0, 2)

@@ -294,6 +294,8 @@ def prune_input(model, threshold=1e-2, x=None, active_inputs=None, verbose=False
         silent. ``kept_inputs`` (int array) names the kept inputs as columns of
         the data ``model`` takes (composed through earlier ``prune_input`` calls),
         ``input_scores`` holds the feature scores (None with ``active_inputs``).
+        ``kept_inputs`` survives ``refine``, ``copy`` and ``save``/``load``
+        (an int array ``kept_inputs`` in the checkpoint); ``input_scores`` only ``copy``.
     """
     n0 = model.width_in[0]
     threshold = _check_threshold(threshold, "threshold")

@@ -546,9 +546,10 @@ class KAN(Network):
 
         From samples ``x`` ``(B, width[0])`` (a forward pass that caches) or,
         without, the last :meth:`forward`. Returns an ``Attribution``:
-        ``node_scores[l]`` ``(width[l],)`` for ``l = 0 .. L``, ``edge_scores[l]``
-        ``(width[l], width[l+1])`` indexed ``[i, j]`` like ``mask`` (pykan's are
-        ``(out, in)``), and both per output. Also kept as ``self.attribution``.
+        ``node_scores[l]`` ``(width_in[l],)`` for ``l = 0 .. L``, ``edge_scores[l]``
+        ``(width_in[l], width_out[l+1])`` indexed ``[i, j]`` like ``mask`` (pykan's are
+        ``(out, in)``), ``subnode_scores`` (a multiplication node hands its score
+        to each factor, as pykan), and all per output. Also kept as ``self.attribution``.
         (:meth:`edge_scores` is the forward edge size ``mean_b |phi|``, not these.)
         """
         from ..interpretation.attribution import attribute
@@ -580,11 +581,14 @@ class KAN(Network):
         before; masked edges stay zero during further training. See
         :mod:`numpykan.interpretation.pruning`.
 
+        Multiplication nodes are scored and kept as nodes: a kept one keeps
+        its ``arity`` subnode columns, and an entry left without any becomes an int.
+
         Returns
         -------
         KAN
-            With ``kept_nodes`` (index arrays per node layer) and a cache of
-            the forward pass on the samples.
+            With ``kept_nodes`` (index arrays per node layer), ``kept_subnodes``
+            (the subnode columns they own) and a cache of the forward pass on the samples.
         """
         from ..interpretation.pruning import prune
         return prune(self, node_th, edge_th, x, by)
