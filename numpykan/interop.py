@@ -65,7 +65,10 @@ What pykan has and numpykan maps or refuses
   ``sp_trainable``/``sb_trainable``) map to numpykan's per-layer freezing of ``w_s``/``w_b``
   both ways; a frozen ``coef`` is refused.
 - Devices other than the CPU, and dtypes other than float32/float64, or a mix
-  of dtypes: refused (move the model with ``model.to("cpu")``).
+  of dtypes: refused (move the model with ``model.to("cpu")``). One mix is
+  accepted: masks of 0s and 1s in float32 inside a float64 model (pykan 0.2.8's
+  ``prune_edge``, so its ``prune``, leaves every ``act_fun[l].mask`` float32);
+  they take the model's dtype, exactly.
 
 Side effects of pykan that this module undoes or avoids
 -------------------------------------------------------
@@ -284,6 +287,18 @@ def _probe_base(torch, fun, where):
                      f"({sorted(ACTIVATIONS)}; the values at -4..4 match none of them)")
 
 
+def _is_mask(name):
+    """``act_fun.{l}.mask``: pykan 0.2.8's ``prune_edge`` writes it back as float32 whatever the model's dtype."""
+    parts = name.split(".")
+    return len(parts) == 3 and parts[0] == "act_fun" and parts[2] == "mask"
+
+
+def _zeros_and_ones(t):
+    """A mask of exact 0s and 1s, the same number in every float dtype."""
+    v = t.detach().cpu()
+    return bool(((v == 0) | (v == 1)).all())
+
+
 def _check_pykan(torch, kan, m):
     """Everything :func:`from_pykan` refuses, checked before anything is built; returns the dtype."""
     if not isinstance(m, kan.MultKAN):
@@ -293,7 +308,7 @@ def _check_pykan(torch, kan, m):
         if t.device.type != "cpu":
             raise ValueError(f"pykan model parameter {name} is on device {t.device}; numpykan "
                              f"computes on the CPU: move the model first, model.to('cpu')")
-        if t.is_floating_point():
+        if t.is_floating_point() and not (_is_mask(name) and _zeros_and_ones(t)):
             dtypes.setdefault(t.dtype, name)
     if len(dtypes) > 1:
         raise TypeError(f"pykan model mixes dtypes: " + ", ".join(
@@ -405,7 +420,7 @@ def from_pykan(pykan_model):
         base = _probe_base(torch, act.base_fun, where)
         grid = check_grid(arr(act.grid), act.k, act.in_dim, f"{where}.grid")
         layers.append(dict(base=base, grid=grid, coef=arr(act.coef), w_b=arr(act.scale_base),
-                           w_s=arr(act.scale_sp), mask=arr(act.mask), k=int(act.k),
+                           w_s=arr(act.scale_sp), mask=arr(act.mask).astype(nk_dtype), k=int(act.k),
                            edges=_formula_edges(m, l, where),
                            sp=bool(act.scale_sp.requires_grad), sb=bool(act.scale_base.requires_grad)))
     bases = {d["base"] for d in layers}

@@ -246,6 +246,41 @@ def test_attribution_through_mult_nodes_equals_pykans(tk, width, arity):
     np.testing.assert_allclose(pk.feature_score.detach().numpy(), model.feature_score, rtol=1e-12)
 
 
+PRUNE_WIDTHS = [([2, [3, 2], 1], 2, 1), ([2, [1, 2], [1, 1], 1], [[], [2, 3], [2], []], 1)]
+
+
+@pytest.mark.parametrize("width, arity, dead", PRUNE_WIDTHS, ids=[str(w) for w, _, _ in PRUNE_WIDTHS])
+def test_prune_through_mult_nodes_equals_pykans(tk, width, arity, dead, tmp_path, monkeypatch):
+    """pykan's prune_node, then prune_edge on the smaller model (its prune()), on the same model:
+    the same width, the same masks, and outputs equal to the last bit."""
+    torch, _ = tk
+    monkeypatch.chdir(tmp_path)                               # pykan's pruned models may write ./model
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)                    # pykan builds its pruned model in it
+    try:
+        model = _randomized(nk.KAN(width, mult_arity=arity, grid=4, k=3, seed=0), seed=7)
+        first = model.nodes[0]
+        model.remove_node(1, dead)                             # a sum node and the last mult node
+        model.remove_node(1, first.n_sum + len(first.arities) - 1)
+        x = _x(100, 2, seed=8)
+        ours = model.prune(x=x)
+        pk = nk.interop.to_pykan(model)
+        pk(torch.tensor(x))
+        theirs = pk.prune_node(log_history=False)             # prune() = prune_node + prune_edge
+        theirs.auto_save = False
+        theirs(torch.tensor(x))
+        theirs.attribute(plot=False)
+        theirs.prune_edge(log_history=False)
+        back = nk.interop.from_pykan(theirs)                   # its masks are float32 now: accepted
+    finally:
+        torch.set_default_dtype(saved)
+    assert back.width == ours.width and back.width_out == ours.width_out
+    for a, b in zip(ours.layers, back.layers):
+        np.testing.assert_array_equal(a.mask, b.mask)
+        np.testing.assert_array_equal(a.coef, b.coef)
+    np.testing.assert_array_equal(back(x), ours(x))
+
+
 def test_attribute_without_x_through_mult_nodes():
     model = _randomized(nk.KAN([2, [1, 2], 1], seed=0))
     x = _x(40, 2)
