@@ -63,7 +63,10 @@ means of ``Nsub_l`` over the outputs; ``edge_scores[l]`` is ``(n_l, p_{l+1})``,
 indexed like ``layers[l].mask``.
 
 pykan's node and subnode affine maps are the identity in every model numpykan
-represents, so the spreads are those of the subnodes as computed here.
+represents, so the spreads are those of the subnodes as computed here. (pykan
+0.2.8's ``attribute`` with per-node arity lists, ``mult_arity=[[], [2, 3], []]``,
+runs only with one output: it broadcasts a node's ``(n_L,)`` scores along the
+arity axis. This module has no such limit.)
 """
 
 from __future__ import annotations
