@@ -268,7 +268,7 @@ def _assert_kept_edges_compute_the_same(old, new):
                     assert np.array_equal(edge_values(ln, a, b, t), edge_values(lo, i, j, t))
 
 
-def test_prune_keeps_each_mult_node_with_its_block_of_subnodes():
+def test_prune_keeps_each_mult_node_with_its_block_of_subnodes(tmp_path):
     """Mixed arities [2, 3 | 2, 2]: dead nodes removed, each kept node with its own subnode columns."""
     model = _trained_like(nk.KAN([2, [3, 2], [1, 2], 1], mult_arity=[[], [2, 3], [2, 2], []],
                                  grid=4, seed=0))
@@ -288,6 +288,11 @@ def test_prune_keeps_each_mult_node_with_its_block_of_subnodes():
     assert pruned.config["width"] == pruned.width and pruned.config["mult_arity"] == pruned.mult_arity
     _assert_kept_edges_compute_the_same(model, pruned)
     np.testing.assert_allclose(pruned(x), model(x), rtol=1e-13, atol=1e-14)   # removed nodes were silent
+    back = nk.KAN.load(pruned.save(tmp_path / "mixed.npz"))
+    assert back.width == pruned.width and back.mult_arity == pruned.mult_arity
+    assert np.array_equal(back(x), pruned(x))
+    fine = pruned.refine(6, x)
+    assert fine.width == pruned.width and fine.width_out == pruned.width_out
 
 
 def test_prune_node_prune_edge_and_an_entry_left_without_mult_nodes(tmp_path):
