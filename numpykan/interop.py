@@ -30,19 +30,30 @@ What pykan has and numpykan maps or refuses
 - Formula edges (``symbolic_fun[l]``: ``mask (O, I)``, ``affine (O, I, 4)`` =
   ``[a, b, c, d]`` of ``c f(a x + b) + d``): the same formula as
   :class:`numpykan.symbolic_edges.SymbolicEdges`, whose ``abcd (E, 4)`` holds
-  the rows of the live edges. Library names common to both move over; pykan's
-  ``x^0.5`` becomes numpykan's ``sqrt`` (both are ``sqrt(u)`` for ``u >= 0``);
-  a name numpykan's library lacks (``x^5``, ``arcsin``, ``1/x^3``, a callable
+  the rows of the live edges. Library names common to both move over, each to
+  the entry of the same name (pykan's ``x^0.5`` to numpykan's ``x^0.5``, its
+  ``sqrt`` to ``sqrt``); a name numpykan's library lacks (``x^5``, ``arcsin``, ``1/x^3``, a callable
   "anonymous" ...) is refused unless registered with
   :func:`numpykan.symbolic.add_symbolic`. Where a function has a singularity
   or a restricted domain the two libraries differ off it: numpykan's
   ``sqrt``/``log`` use ``|u|``, ``1/x``, ``1/x^2`` and ``log`` keep ``|u| >= 1e-4``,
   ``tan`` clips at ``pi/2 - 0.01``, ``exp`` at ``u = 50``, while pykan's forward
   gives NaN or inf there. On the textbook domains the values agree.
-- ``base_fun``: silu, identity and zero (recognized by their values, so a
-  callable equal to one of them is accepted); anything else is refused.
+- ``base_fun``: numpykan's names (:data:`numpykan.models.activations.ACTIVATIONS`)
+  both ways. :func:`to_pykan` gives pykan ``"silu"``, ``"identity"`` and
+  ``"zero"`` by name (pykan builds ``torch.nn.SiLU()``, ``Identity()`` and
+  ``x*0``), and ``torch.nn.Tanh()`` / ``torch.nn.ReLU()`` for ``"tanh"`` /
+  ``"relu"`` (pykan 0.2.8 has no such names and would keep the string);
+  numpykan's callable tuples ``(f, f', ...)`` are NumPy code, refused with a
+  ``ValueError`` naming ``base_fun``. :func:`from_pykan` recognizes a pykan base
+  function by its values (silu, identity, zero, tanh, relu: a callable equal to
+  one of them is accepted); anything else is refused.
+- Per-layer ``grid`` and ``k`` (pykan's ``grid=[5, 3]``, ``k=[3, 2]``): the same
+  per-layer lists in numpykan, both ways.
 - ``input_id`` other than ``0 .. I-1`` (after pykan's ``prune_input``): refused
   (numpykan's ``KAN`` takes exactly its inputs; select the columns yourself).
+  The other way, a numpykan model from ``prune_input`` (``kept_inputs``) becomes
+  a pykan model taking the kept columns, ``input_id = 0 .. I-1``, as numpykan's does.
 - Multiplication nodes (``width=[2, [5, 2], 1]``, ``mult_arity`` an int or
   per-node lists): the same in both, subnodes in the same order (each mult node
   multiplies its ``arity`` consecutive subnodes after the sum nodes'), so the
@@ -54,7 +65,10 @@ What pykan has and numpykan maps or refuses
   ``sp_trainable``/``sb_trainable``) map to numpykan's per-layer freezing of ``w_s``/``w_b``
   both ways; a frozen ``coef`` is refused.
 - Devices other than the CPU, and dtypes other than float32/float64, or a mix
-  of dtypes: refused (move the model with ``model.to("cpu")``).
+  of dtypes: refused (move the model with ``model.to("cpu")``). One mix is
+  accepted: masks of 0s and 1s in float32 inside a float64 model (pykan 0.2.8's
+  ``prune_edge``, so its ``prune``, leaves every ``act_fun[l].mask`` float32);
+  they take the model's dtype, exactly.
 
 Side effects of pykan that this module undoes or avoids
 -------------------------------------------------------
@@ -81,7 +95,7 @@ import random
 
 import numpy as np
 
-from .models.activations import BASE_FUNCTIONS
+from .models.activations import ACTIVATIONS
 from .models.model import KAN
 from .validation import check_input, check_nonnegative, check_positive, check_target
 
@@ -92,8 +106,8 @@ __all__ = ["to_pykan", "from_pykan", "compare_gradients", "InteropReport", "Inte
 INSTALL_HINT = ('pip install "numpykan[pykan]" && pip install --no-deps pykan==0.2.8 '
                 '(from a clone: pip install -e ".[pykan]" && pip install --no-deps pykan==0.2.8)')
 
-#: pykan library names read as another numpykan name (same function on the common domain)
-_NAME_FROM_PYKAN = {"x^0.5": "sqrt"}
+#: numpykan base function names pykan 0.2.8 takes as names (it builds the torch module itself)
+_PYKAN_BASE_NAMES = ("silu", "identity", "zero")
 
 
 def _require():
@@ -148,7 +162,8 @@ def to_pykan(model):
     -------
     kan.MultKAN
         Same ``width`` (and ``mult_arity``), per-layer ``grid``/``k`` (an int when all layers share
-        it, else a list), ``grid_range``, ``grid_eps`` and base function;
+        it, else a list), ``grid_range``, ``grid_eps`` and base function
+        (a name; ``torch.nn.Tanh()`` / ``torch.nn.ReLU()`` for tanh / relu);
         every layer's ``grid``, ``coef``, ``scale_base`` (numpykan's ``w_b``),
         ``scale_sp`` (``w_s``) and ``mask`` are copies of numpykan's arrays;
         formula edges become pykan formula edges (``symbolic_fun[l]``: mask 1,
@@ -162,8 +177,9 @@ def to_pykan(model):
     TypeError
         ``model`` is not a numpykan ``KAN``.
     ValueError
-        A formula edge uses a function pykan's library has no entry for, or
-        ``k = 0`` (pykan cannot build such a layer).
+        A formula edge uses a function pykan's library has no entry for,
+        ``k = 0`` (pykan cannot build such a layer), or ``base_fun`` is a tuple
+        of callables (named: only numpykan's base function names convert).
     ImportError
         torch or pykan is missing.
 
@@ -185,6 +201,7 @@ def to_pykan(model):
                     raise ValueError(f"layer {l} edge ({i}, {j}) is the formula {name!r}, which "
                                      f"pykan's library lacks (it has {sorted(PYKAN_LIB)}); "
                                      f"register it with kan.utils.add_symbolic first")
+    base_fun = _pykan_base(torch, layers[0].base_fun)
     Gs, ks = [layer.G for layer in layers], [layer.k for layer in layers]
     if min(ks) < 1:
         raise ValueError(f"model has spline degree k = {min(ks)}; pykan 0.2.8 cannot build a layer "
@@ -195,7 +212,7 @@ def to_pykan(model):
     with _global_rngs_kept(torch):
         pk = kan.MultKAN(width=_pykan_width(model.width), grid=grid, k=k,
                          mult_arity=_pykan_arity(model.mult_arity),
-                         base_fun=layers[0].base_fun, grid_eps=float(model.grid_eps),
+                         base_fun=base_fun, grid_eps=float(model.grid_eps),
                          grid_range=[float(v) for v in model.config["grid_range"]],
                          sp_trainable=not any("w_s" in f for f in frozen),
                          sb_trainable=not any("w_b" in f for f in frozen),
@@ -224,6 +241,20 @@ def to_pykan(model):
     return pk
 
 
+def _pykan_base(torch, base_fun):
+    """What pykan's ``MultKAN(base_fun=...)`` needs for numpykan's ``base_fun``; ValueError for callables."""
+    if isinstance(base_fun, str) and base_fun in _PYKAN_BASE_NAMES:
+        return base_fun                                        # pykan builds SiLU / Identity / x*0
+    if base_fun == "tanh":
+        return torch.nn.Tanh()
+    if base_fun == "relu":
+        return torch.nn.ReLU()
+    raise ValueError(f"base_fun is {base_fun!r}: to_pykan converts numpykan's named base functions "
+                     f"({sorted(ACTIVATIONS)}); a tuple of NumPy callables (f, f', ...) has no "
+                     f"torch twin (build the pykan model with base_fun=<a torch function> and "
+                     f"copy the arrays yourself)")
+
+
 def _pykan_width(width):
     """A fresh copy of ``width`` with ``[sum, mult]`` pairs as lists (pykan edits it in place)."""
     return [int(w) if isinstance(w, (int, np.integer)) else [int(v) for v in w] for w in width]
@@ -248,12 +279,24 @@ def _probe_base(torch, fun, where):
             v = fun(torch.from_numpy(u)).detach().cpu().numpy()
     except (TypeError, RuntimeError) as err:
         raise ValueError(f"{where}: base function {fun!r} could not be evaluated ({err}); numpykan "
-                         f"supports {sorted(BASE_FUNCTIONS)}") from None
-    for name, (f, _) in BASE_FUNCTIONS.items():
+                         f"supports {sorted(ACTIVATIONS)}") from None
+    for name, (f, _) in ACTIVATIONS.items():
         if np.shape(v) == u.shape and np.allclose(v, f(u), rtol=1e-12, atol=1e-12):
             return name
     raise ValueError(f"{where}: base function {fun!r} is not one numpykan supports "
-                     f"({sorted(BASE_FUNCTIONS)}; the values at -4..4 match none of them)")
+                     f"({sorted(ACTIVATIONS)}; the values at -4..4 match none of them)")
+
+
+def _is_mask(name):
+    """``act_fun.{l}.mask``: pykan 0.2.8's ``prune_edge`` writes it back as float32 whatever the model's dtype."""
+    parts = name.split(".")
+    return len(parts) == 3 and parts[0] == "act_fun" and parts[2] == "mask"
+
+
+def _zeros_and_ones(t):
+    """A mask of exact 0s and 1s, the same number in every float dtype."""
+    v = t.detach().cpu()
+    return bool(((v == 0) | (v == 1)).all())
 
 
 def _check_pykan(torch, kan, m):
@@ -265,7 +308,7 @@ def _check_pykan(torch, kan, m):
         if t.device.type != "cpu":
             raise ValueError(f"pykan model parameter {name} is on device {t.device}; numpykan "
                              f"computes on the CPU: move the model first, model.to('cpu')")
-        if t.is_floating_point():
+        if t.is_floating_point() and not (_is_mask(name) and _zeros_and_ones(t)):
             dtypes.setdefault(t.dtype, name)
     if len(dtypes) > 1:
         raise TypeError(f"pykan model mixes dtypes: " + ", ".join(
@@ -300,10 +343,6 @@ def _check_pykan(torch, kan, m):
         if not act.coef.requires_grad:
             raise ValueError(f"pykan act_fun[{l}].coef is frozen (requires_grad=False); numpykan "
                              f"freezes w_b and w_s (sb_trainable, sp_trainable), not coef")
-    ks = {act.k for act in m.act_fun}
-    if len(ks) > 1:
-        raise ValueError(f"pykan model has spline degrees k = {[act.k for act in m.act_fun]} per "
-                         f"layer; numpykan's KAN holds one k for all layers")
     return dtype
 
 
@@ -321,7 +360,7 @@ def _formula_edges(m, l, where):
             raise ValueError(f"{where}: symbolic_fun[{l}].mask[{j}, {i}] = {mask[j, i]!r}; "
                              f"numpykan's formula edges are on (1) or off (0)")
         name = sym.funs_name[j][i]
-        nk_name = _NAME_FROM_PYKAN.get(name, name)
+        nk_name = name
         if nk_name not in SYMBOLIC_LIB:
             raise ValueError(f"{where}: layer {l} edge ({i}, {j}) is the formula {name!r}, which "
                              f"numpykan's library lacks (it has {sorted(SYMBOLIC_LIB)}); register "
@@ -338,8 +377,9 @@ def from_pykan(pykan_model):
     pykan_model : kan.MultKAN
         On the CPU, float32 or float64 throughout, multiplication nodes in
         hidden layers only, identity
-        node/subnode affine maps, base function silu, identity or zero, one
-        spline degree for all layers, formula edges from numpykan's library.
+        node/subnode affine maps, base function silu, identity, zero, tanh or
+        relu, formula edges from numpykan's library; ``grid`` and ``k`` may
+        differ per layer.
 
     Returns
     -------
@@ -358,7 +398,7 @@ def from_pykan(pykan_model):
         A feature numpykan cannot represent (the message names it and the
         parameter that holds it): multiplication nodes among the inputs or
         outputs, non-identity affine
-        parameters, an unknown base function or formula, per-layer degrees,
+        parameters, an unknown base function or formula,
         ``input_id`` from ``prune_input``, a frozen ``coef``, a non-increasing
         grid, a device other than the CPU.
     ImportError
@@ -380,7 +420,7 @@ def from_pykan(pykan_model):
         base = _probe_base(torch, act.base_fun, where)
         grid = check_grid(arr(act.grid), act.k, act.in_dim, f"{where}.grid")
         layers.append(dict(base=base, grid=grid, coef=arr(act.coef), w_b=arr(act.scale_base),
-                           w_s=arr(act.scale_sp), mask=arr(act.mask), k=int(act.k),
+                           w_s=arr(act.scale_sp), mask=arr(act.mask).astype(nk_dtype), k=int(act.k),
                            edges=_formula_edges(m, l, where),
                            sp=bool(act.scale_sp.requires_grad), sb=bool(act.scale_base.requires_grad)))
     bases = {d["base"] for d in layers}
@@ -388,9 +428,11 @@ def from_pykan(pykan_model):
         raise ValueError(f"pykan layers use different base functions {[d['base'] for d in layers]}; "
                          f"numpykan's KAN has one")
     width = [int(w[0]) if int(w[1]) == 0 else [int(w[0]), int(w[1])] for w in m.width]
-    G0 = layers[0]["grid"].shape[1] - 2 * layers[0]["k"] - 1
+    Gs = [d["grid"].shape[1] - 2 * d["k"] - 1 for d in layers]
+    ks = [d["k"] for d in layers]
     grid_range = tuple(float(v) for v in m.grid_range)
-    model = KAN(width, grid=G0, k=layers[0]["k"], grid_range=grid_range, base_fun=bases.pop(),
+    model = KAN(width, grid=Gs[0] if len(set(Gs)) == 1 else Gs, k=ks[0] if len(set(ks)) == 1 else ks,
+                grid_range=grid_range, base_fun=bases.pop(),
                 seed=None, dtype=nk_dtype, grid_eps=float(m.grid_eps),
                 sp_trainable=all(d["sp"] for d in layers), sb_trainable=all(d["sb"] for d in layers),
                 mult_arity=_pykan_arity(m.mult_arity))

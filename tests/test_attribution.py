@@ -179,6 +179,118 @@ def test_attribution_equals_pykans(tk, width):
 
 
 # ---------------------------------------------------------------------------
+# multiplication nodes: a node's score handed to each of its subnodes
+# ---------------------------------------------------------------------------
+
+def test_attribution_by_hand_through_a_mult_node():
+    """[2, [0, 1], 1], identity base, no spline: s0 = a x0, s1 = b x0 + c x1, h = s0 s1, y = d h.
+
+    On the four points (+-1, +-1) (uncorrelated columns, std sig = sqrt(4/3)):
+    std(h) = |a c| sig (h = ab + ac x0 x1), so the product node scores
+    r = |d| std(h) / (|d| std(h) + e), and pykan hands r whole to both factors.
+    """
+    a_, b_, c_, d_ = 2.0, -1.0, 3.0, 0.5
+    model = nk.KAN([2, [0, 1], 1], grid=3, k=3, base_fun="identity", seed=0)
+    for layer in model.layers:
+        layer.coef[...] = 0.0
+    model.layers[0].w_b[...] = [[a_, b_], [0.0, c_]]
+    model.layers[1].w_b[...] = [[d_]]
+    x = np.array([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]])
+    sig, e = math.sqrt(4 / 3), 1e-4
+    sh = abs(a_ * c_) * sig                                   # std of the product node
+    r = abs(d_) * sh / (abs(d_) * sh + e)
+    s1 = math.hypot(b_, c_) * sig                             # std of subnode 1
+    e0 = np.array([[abs(a_) * sig * r / (abs(a_) * sig + e), abs(b_) * sig * r / (s1 + e)],
+                   [0.0, abs(c_) * sig * r / (s1 + e)]])       # (2 inputs, 2 subnodes)
+    att = model.attribute(x)
+    np.testing.assert_allclose(att.edge_scores[1], [[r]], rtol=1e-13)
+    np.testing.assert_allclose(att.node_scores[1], [r], rtol=1e-13)
+    np.testing.assert_allclose(att.subnode_scores[1], [r, r], rtol=1e-13)   # whole, to each factor
+    np.testing.assert_allclose(att.edge_scores[0], e0, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(att.node_scores[0], e0.sum(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(model.feature_score, e0.sum(axis=1), rtol=1e-13)
+    assert att.subnode_scores[0] is None and att.subnode_scores[2].tolist() == [1.0]
+
+
+MULT_WIDTHS = [([2, [5, 2], 1], 2), ([3, [2, 1], 2], 3), ([2, [1, 2], [0, 1], 1], [[], [2, 3], [3], []])]
+
+
+@pytest.mark.parametrize("width, arity", MULT_WIDTHS, ids=[str(w) for w, _ in MULT_WIDTHS])
+def test_attribution_through_mult_nodes_equals_pykans(tk, width, arity):
+    """pykan's attribute() on the same model (to_pykan): node, subnode and edge scores to 1e-12.
+
+    (pykan 0.2.8's per-node-list arities work only with one output: its
+    ``node_score[:, k].expand(out_dim, arity)`` broadcasts the wrong axis.)
+    """
+    torch, _ = tk
+    model = _randomized(nk.KAN(width, mult_arity=arity, grid=4, k=3, seed=1), seed=3)
+    model.layers[0].mask[0, 1] = 0                            # a pruned edge
+    model.fix_symbolic(0, 1, 0, "x^2", fit_params=False)      # and a formula edge
+    x = _x(200, width[0], seed=6)
+    a = model.attribute(x)
+    pk = nk.interop.to_pykan(model)
+    pk(torch.tensor(x))
+    pk.attribute(plot=False)
+    gap = 0.0
+    for l in range(len(width)):
+        gap = max(gap, np.abs(pk.node_scores[l].detach().numpy() - a.node_scores[l]).max())
+        gap = max(gap, np.abs(pk.node_scores_all[l].detach().numpy() - a.node_scores_all[l]).max())
+    for l in range(len(width) - 1):
+        gap = max(gap, np.abs(pk.edge_scores[l].detach().numpy().T - a.edge_scores[l]).max())
+        gap = max(gap, np.abs(pk.subnode_scores[l].detach().numpy() - a.subnode_scores[l + 1]).max())
+        gap = max(gap, np.abs(pk.subnode_scores_all[l].detach().numpy()
+                              - a.subnode_scores_all[l + 1]).max())
+    assert gap < 1e-12, gap                                   # measured ~2e-15
+    assert [e.shape for e in a.edge_scores] == [(model.width_in[l], model.width_out[l + 1])
+                                                for l in range(len(width) - 1)]
+    np.testing.assert_allclose(pk.feature_score.detach().numpy(), model.feature_score, rtol=1e-12)
+
+
+PRUNE_WIDTHS = [([2, [3, 2], 1], 2, 1), ([2, [1, 2], [1, 1], 1], [[], [2, 3], [2], []], 1)]
+
+
+@pytest.mark.parametrize("width, arity, dead", PRUNE_WIDTHS, ids=[str(w) for w, _, _ in PRUNE_WIDTHS])
+def test_prune_through_mult_nodes_equals_pykans(tk, width, arity, dead, tmp_path, monkeypatch):
+    """pykan's prune_node, then prune_edge on the smaller model (its prune()), on the same model:
+    the same width, the same masks, and outputs equal to the last bit."""
+    torch, _ = tk
+    monkeypatch.chdir(tmp_path)                               # pykan's pruned models may write ./model
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)                    # pykan builds its pruned model in it
+    try:
+        model = _randomized(nk.KAN(width, mult_arity=arity, grid=4, k=3, seed=0), seed=7)
+        first = model.nodes[0]
+        model.remove_node(1, dead)                             # a sum node and the last mult node
+        model.remove_node(1, first.n_sum + len(first.arities) - 1)
+        x = _x(100, 2, seed=8)
+        ours = model.prune(x=x)
+        pk = nk.interop.to_pykan(model)
+        pk(torch.tensor(x))
+        theirs = pk.prune_node(log_history=False)             # prune() = prune_node + prune_edge
+        theirs.auto_save = False
+        theirs(torch.tensor(x))
+        theirs.attribute(plot=False)
+        theirs.prune_edge(log_history=False)
+        back = nk.interop.from_pykan(theirs)                   # its masks are float32 now: accepted
+    finally:
+        torch.set_default_dtype(saved)
+    assert back.width == ours.width and back.width_out == ours.width_out
+    for a, b in zip(ours.layers, back.layers):
+        np.testing.assert_array_equal(a.mask, b.mask)
+        np.testing.assert_array_equal(a.coef, b.coef)
+    np.testing.assert_array_equal(back(x), ours(x))
+
+
+def test_attribute_without_x_through_mult_nodes():
+    model = _randomized(nk.KAN([2, [1, 2], 1], seed=0))
+    x = _x(40, 2)
+    model.forward(x)
+    a, b = model.attribute(), model.attribute(x)
+    for u, v in zip(a.node_scores + a.edge_scores, b.node_scores + b.edge_scores):
+        np.testing.assert_array_equal(u, v)
+
+
+# ---------------------------------------------------------------------------
 # pruning
 # ---------------------------------------------------------------------------
 
@@ -289,6 +401,20 @@ def test_prune_input_drops_a_silent_input():
     np.testing.assert_array_equal(smaller.kept_inputs, [2])
     assert smaller.width == [1, 4, 1]
     assert smaller.input_scores is None
+
+
+def test_kept_inputs_survive_refine_copy_and_checkpoints(tmp_path):
+    model = _randomized(nk.KAN([3, [2, 1], 1], grid=4, k=3, seed=2))
+    model.remove_node(0, 0)
+    x = _x(100, 3)
+    small = model.prune_input(x=x)
+    np.testing.assert_array_equal(small.kept_inputs, [1, 2])
+    for other in (small.refine(8, x[:, [1, 2]]), small.copy(), nk.KAN.load(small.save(tmp_path / "s.npz"))):
+        np.testing.assert_array_equal(other.kept_inputs, [1, 2])
+        assert other.kept_inputs is not small.kept_inputs
+    back = nk.KAN.load(small.save(tmp_path / "t.npz"))
+    np.testing.assert_array_equal(back(x[:, back.kept_inputs]), small(x[:, [1, 2]]))
+    assert getattr(nk.KAN.load(model.save(tmp_path / "m.npz")), "kept_inputs", None) is None
 
 
 def test_prune_input_verbose_says_what_it_kept(capsys):

@@ -263,9 +263,7 @@ def _refusal(torch, kan, what):
             return (kan.MultKAN(width=[2, 3, [1, 1]], auto_save=False).double(),
                     "multiplication node.* among the outputs")
         if what == "base function":
-            return kan.MultKAN(width=[2, 2], base_fun=torch.nn.Tanh(), auto_save=False), "base function"
-        if what == "per-layer k":
-            return kan.MultKAN(width=[2, 2, 1], k=[3, 2], auto_save=False), "k = [3, 2]"
+            return kan.MultKAN(width=[2, 2], base_fun=torch.nn.GELU(), auto_save=False), "base function"
         m = kan.MultKAN(width=[2, 3, 1], auto_save=False).double()
     if what == "node scale":
         m.node_scale[0].data[1] = 2.0
@@ -295,7 +293,7 @@ def _refusal(torch, kan, what):
     raise AssertionError(what)
 
 
-REFUSED = ["mult nodes", "base function", "per-layer k", "node scale", "subnode bias", "formula",
+REFUSED = ["mult nodes", "base function", "node scale", "subnode bias", "formula",
            "input_id", "device", "frozen", "grid"]
 
 
@@ -330,6 +328,64 @@ def test_dtypes_and_types_are_checked(tk):
                                   reg_metric="paper")
     with pytest.raises(ValueError, match="at least 2 samples"):
         interop.compare_gradients(pk, np.zeros((1, 2)), np.zeros((1, 2)), lamb=0.1)
+
+
+# -- base functions and per-layer grids --------------------------------------------------------
+
+@pytest.mark.parametrize("base", ["tanh", "relu", "silu", "identity", "zero"])
+def test_named_base_functions_move_both_ways(tk, base):
+    """tanh/relu reach pykan as torch.nn.Tanh()/ReLU() (pykan 0.2.8 has no such names); forward to 1e-12."""
+    torch, kan = tk
+    rng = np.random.default_rng(11)
+    model = nk.KAN([2, [3, 1], 2], grid=4, k=3, base_fun=base, seed=5)
+    for layer in model.layers:
+        layer.params["coef"] += rng.normal(0, 0.3, layer.coef.shape)
+    pk = interop.to_pykan(model)
+    want = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "silu": torch.nn.SiLU,
+            "identity": torch.nn.Identity}.get(base)
+    if want is not None:
+        assert all(isinstance(act.base_fun, want) for act in pk.act_fun)
+    x = _probe_points(model, rng)
+    out_pk = pk(torch.tensor(x)).detach().numpy()
+    assert _gap(model(x), out_pk) <= 1e-12
+    back = interop.from_pykan(pk)
+    _assert_same_model(model, back)
+    assert back.layers[0].base_fun == base and _gap(back(x), out_pk) <= 1e-12
+
+
+def test_callable_base_fun_is_refused_by_name(tk):
+    from numpykan.models import activations
+    model = nk.KAN([2, 2], base_fun=(activations.tanh, activations.tanh_grad), seed=0)
+    with pytest.raises(ValueError, match="base_fun is .*tuple of NumPy callables"):
+        interop.to_pykan(model)
+
+
+def test_per_layer_grid_and_k_move_both_ways(tk):
+    """pykan's k=[3, 2] (and grid=[5, 3]) converts: numpykan's KAN holds per-layer lists too."""
+    torch, kan = tk
+    with _rngs_kept(torch):
+        pk = kan.MultKAN(width=[2, [2, 1], 1], grid=[5, 3], k=[3, 2], auto_save=False, seed=3).double()
+    model = interop.from_pykan(pk)
+    assert [layer.k for layer in model.layers] == [3, 2] and [layer.G for layer in model.layers] == [5, 3]
+    assert model.config["k"] == [3, 2] and model.config["grid"] == [5, 3]
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (50, 2))
+    assert _gap(model(x), pk(torch.tensor(x)).detach().numpy()) <= 1e-12
+    again = interop.to_pykan(model)
+    assert again.k == [3, 2] and again.grid == [5, 3]
+    _assert_same_model(model, interop.from_pykan(again))
+
+
+def test_pykan_x_half_power_is_numpykans_x_half_power(tk):
+    torch, kan = tk
+    with _rngs_kept(torch):
+        pk = kan.MultKAN(width=[2, 1], grid=3, k=3, auto_save=False, seed=0).double()
+    pk.fix_symbolic(0, 0, 0, "x^0.5", fit_params_bool=False, log_history=False)
+    model = interop.from_pykan(pk)
+    assert model.layers[0].symbolic.names == ["x^0.5"]
+    x = np.random.default_rng(1).uniform(0.05, 1, (30, 2))    # the domain where both are sqrt
+    assert _gap(model(x), pk(torch.tensor(x)).detach().numpy()) <= 1e-12
+    assert interop.to_pykan(model).symbolic_fun[0].funs_name[0][0] == "x^0.5"
 
 
 def test_to_pykan_refuses_a_formula_pykan_lacks(tk):

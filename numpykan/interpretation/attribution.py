@@ -39,9 +39,34 @@ the means obey the same recursion started from ``1 / n_L``. pykan stores its
 edge scores as ``(out, in)``; here they are ``(in, out)``, as every other
 per-edge array of numpykan (``mask``, ``w_b``, ...).
 
-The nodes only sum their inputs here. (pykan's node and subnode affine maps are
-the identity in every model numpykan represents, so the spreads ``s_l`` are
-those of the sums.)
+Multiplication nodes (``width=[2, [5, 2], 1]``, :mod:`numpykan.models.multnodes`)
+--------------------------------------------------------------------------------
+Then layer ``l`` maps ``n_l = width_in[l]`` nodes to ``p_{l+1} = width_out[l+1]``
+*subnodes*, and a node operation turns the subnodes into the ``n_{l+1}`` nodes
+(a sum node keeps its one subnode, a mult node multiplies its ``a_m``
+consecutive ones). pykan's ``attribute`` hands a node's score to its subnodes
+unchanged (the whole score to each factor of a product, not a share), and
+measures the spreads on the subnodes, before the products::
+
+    u_{l+1}[b, p] = sum_i A_l[b, i, p]       (B, p_{l+1})    the subnodes
+    E_l[i, p]     = std_b A_l[b, i, p]       (n_l, p_{l+1})
+    s_l[p]        = std_b u_{l+1}[b, p]      (p_{l+1},)
+    subnode:  Nsub_{l+1}[o, p] = N_{l+1}[o, node(p)]                    (n_L, p_{l+1})
+    edge:     Ehat_l[o, i, p]  = E_l[i, p] Nsub_{l+1}[o, p] / (s_l[p] + 1e-4)
+    node:     N_l[o, i]        = sum_p Ehat_l[o, i, p]                  (n_L, n_l)
+
+with ``node(p)`` the node subnode ``p`` belongs to: ``p`` itself for
+``p < S`` (sum nodes), ``S + m`` for the ``a_m`` subnodes of mult node ``m``.
+Without mult nodes ``node(p) = p`` and this is the recursion above.
+``subnode_scores[l]`` ``(p_l,)`` (``l = 1 .. L``; None at ``l = 0``) are the
+means of ``Nsub_l`` over the outputs; ``edge_scores[l]`` is ``(n_l, p_{l+1})``,
+indexed like ``layers[l].mask``.
+
+pykan's node and subnode affine maps are the identity in every model numpykan
+represents, so the spreads are those of the subnodes as computed here. (pykan
+0.2.8's ``attribute`` with per-node arity lists, ``mult_arity=[[], [2, 3], []]``,
+runs only with one output: it broadcasts a node's ``(n_L,)`` scores along the
+arity axis. This module has no such limit.)
 """
 
 from __future__ import annotations
@@ -50,7 +75,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Attribution", "attribute", "layer_statistics", "backward_scores", "EPS"]
+__all__ = ["Attribution", "attribute", "layer_statistics", "backward_scores", "subnode_owner", "EPS"]
 
 #: added to a node's spread before dividing by it (pykan's ``1e-4``)
 EPS = 1e-4
@@ -69,12 +94,24 @@ class Attribution(NamedTuple):
         Per output: ``node_scores_all[l]`` ``(n_L, n_l)`` (pykan's ``node_scores_all``).
     edge_scores_all : list of ndarray, length L
         Per output: ``edge_scores_all[l]`` ``(n_L, n_l, n_{l+1})``.
+    subnode_scores : list, length L + 1
+        ``subnode_scores[l]`` ``(p_l,)``, the scores the nodes of width entry
+        ``l`` hand to their subnodes (module Notes); ``None`` at ``l = 0``.
+        Equal to ``node_scores[l]`` where entry ``l`` has no mult node.
+    subnode_scores_all : list, length L + 1
+        Per output: ``(n_L, p_l)`` (pykan's ``subnode_scores_all``, shifted by
+        one entry so that index ``l`` is width entry ``l``); ``None`` at ``l = 0``.
+
+    With multiplication nodes, ``n_{l+1}`` in the edge shapes reads ``p_{l+1}``
+    (the subnodes layer ``l`` outputs).
     """
 
     node_scores: list
     edge_scores: list
     node_scores_all: list
     edge_scores_all: list
+    subnode_scores: list = None
+    subnode_scores_all: list = None
 
     @property
     def feature_score(self):
@@ -93,30 +130,58 @@ def layer_statistics(A):
     return _std(A), _std(A.sum(axis=1))                        # (I, O), (O,)
 
 
-def backward_scores(E, s):
+def backward_scores(E, s, node_of=None):
     """The backward recursion of the module's Notes from the layers' spreads.
 
     Parameters
     ----------
-    E : list of ndarray, ``E[l]`` of shape (n_l, n_{l+1})
-    s : list of ndarray, ``s[l]`` of shape (n_{l+1},)
+    E : list of ndarray, ``E[l]`` of shape (n_l, p_{l+1})
+    s : list of ndarray, ``s[l]`` of shape (p_{l+1},)
+    node_of : list, optional
+        Per layer ``l``, None (every subnode is its own sum node) or an int
+        array ``(p_{l+1},)``: the node of width entry ``l + 1`` that subnode
+        ``p`` belongs to (:func:`subnode_owner`).
 
     Returns
     -------
     Attribution
     """
-    n_out = E[-1].shape[1]
+    L = len(E)
+    node_of = [None] * L if node_of is None else list(node_of)
+    n_out = E[-1].shape[1] if node_of[-1] is None else int(node_of[-1].max()) + 1
     N = np.eye(n_out)                                          # (n_L, n_L): N_L[o, j]
-    nodes, edges = [N], []
-    for El, sl in zip(reversed(E), reversed(s)):
-        Eh = El[None, :, :] * (N / (sl + EPS))[:, None, :]     # (n_L, n_l, n_{l+1})
+    nodes, edges, subs = [N], [], []
+    for El, sl, own in zip(reversed(E), reversed(s), reversed(node_of)):
+        Nsub = N if own is None else N[:, own]                 # (n_L, p_{l+1}): node -> subnodes
+        Eh = El[None, :, :] * (Nsub / (sl + EPS))[:, None, :]  # (n_L, n_l, p_{l+1})
         N = Eh.sum(axis=2)                                     # (n_L, n_l)
+        subs.append(Nsub)
         edges.append(Eh)
         nodes.append(N)
-    nodes, edges = nodes[::-1], edges[::-1]
+    nodes, edges, subs = nodes[::-1], edges[::-1], [None] + subs[::-1]
     return Attribution(node_scores=[N.mean(axis=0) for N in nodes],
                        edge_scores=[Eh.mean(axis=0) for Eh in edges],
-                       node_scores_all=nodes, edge_scores_all=edges)
+                       node_scores_all=nodes, edge_scores_all=edges,
+                       subnode_scores=[None] + [S.mean(axis=0) for S in subs[1:]],
+                       subnode_scores_all=subs)
+
+
+def subnode_owner(model):
+    """Per layer ``l``: None without mult nodes after it, else ``node(p)`` ``(p_{l+1},)`` (Notes)."""
+    nodes = getattr(model, "nodes", None)
+    if nodes is None:
+        return [None] * len(model.layers)
+    out = []
+    for op in nodes:
+        if op is None:
+            out.append(None)
+            continue
+        own = np.arange(op.n_sub)                              # (p,): sum nodes are their own
+        for m, a in enumerate(op.arities):
+            start = op.n_sum + sum(op.arities[:m])
+            own[start:start + a] = op.n_sum + m                # mult node m's block of a subnodes
+        out.append(own)
+    return out
 
 
 def _edge_values(model, x):
@@ -136,9 +201,12 @@ def _edge_values(model, x):
             "pass x, or run model.forward(x) first")
     values = [layer.activations() for layer in model.layers]
     B = values[0].shape[0]
+    ops = getattr(model, "nodes", None)
     for l in range(len(values) - 1):
         nxt = model.layers[l + 1].cache["x"]                   # (B', n_{l+1})
-        out = values[l].sum(axis=1)                            # (B, n_{l+1})
+        out = values[l].sum(axis=1)                            # (B, p_{l+1}): subnodes
+        if ops is not None and ops[l] is not None:
+            out = ops[l].forward(out, cache=False)[0]          # (B, n_{l+1}): through the nodes
         scale = max(1.0, float(np.abs(out).max(initial=0.0)))
         tol = 1e-4 if np.dtype(model.dtype) == np.float32 else 1e-8
         if nxt.shape != out.shape or np.abs(nxt - out).max(initial=0.0) > tol * scale:
@@ -165,7 +233,9 @@ def attribute(model, x=None):
     -------
     Attribution
         ``node_scores`` (``L + 1`` arrays ``(n_l,)``), ``edge_scores`` (``L``
-        arrays ``(n_l, n_{l+1})``), and both per output; see the module's Notes.
+        arrays ``(n_l, n_{l+1})``; ``(width_in[l], width_out[l+1])`` with
+        multiplication nodes), ``subnode_scores``, and all per output; see the
+        module's Notes.
 
     Raises
     ------
@@ -187,4 +257,4 @@ def attribute(model, x=None):
     """
     values = _edge_values(model, x)
     stats = [layer_statistics(A) for A in values]
-    return backward_scores([E for E, _ in stats], [s for _, s in stats])
+    return backward_scores([E for E, _ in stats], [s for _, s in stats], subnode_owner(model))

@@ -29,6 +29,19 @@ knots, coefficients, scales and formula: it computes exactly what it did.
 
 The surgery, :func:`subnetwork`, keeps index sets of nodes; :func:`remove_edge`
 and :func:`remove_node` mask edges in place (pykan's semantics).
+
+Multiplication nodes (``width=[2, [5, 2], 1]``) are nodes like the others:
+scored by attribution (a mult node's score is handed whole to each of its
+factors, see :mod:`~numpykan.interpretation.attribution`), kept or dropped as
+a whole. A kept sum node keeps its one subnode column of the layer before it,
+a kept mult node its block of ``arity`` consecutive subnode columns, in the
+same order, so the node operation of the smaller model multiplies the same
+factors; the layout is rebuilt with :func:`numpykan.models.multnodes.set_layout`.
+A width entry left with no mult node becomes an int (``[3, 0]`` is ``3``),
+and a model left with none has no node operation at all; ``mult_arity``
+stays an int while every kept mult node has the same arity, else it becomes
+pykan's per-node lists. Forward scores (``by="forward"``) measure a mult
+node's incoming side by the largest edge into any of its subnodes.
 """
 
 from __future__ import annotations
@@ -42,7 +55,7 @@ from ..validation import check_nonnegative
 from .attribution import attribute
 
 __all__ = ["PRUNE_BY", "check_by", "select_nodes", "subnetwork", "prune", "prune_nodes",
-           "prune_edges", "prune_input", "remove_edge", "remove_node"]
+           "prune_edges", "prune_input", "remove_edge", "remove_node", "subnode_columns"]
 
 #: what ``prune(by=...)`` accepts
 PRUNE_BY = ("attribution", "forward")
@@ -89,6 +102,29 @@ def _forward_norms(model, x):
     return [edge_norms(layer.activations()) for layer in model.layers]
 
 
+def _node_blocks(model, l):
+    """Subnode columns of each node of width entry ``l`` (``l >= 1``): a list of index arrays."""
+    nodes = getattr(model, "nodes", None)
+    op = None if nodes is None else nodes[l - 1]
+    if op is None:
+        return [np.array([n]) for n in range(model.width_in[l])]
+    blocks = [np.array([n]) for n in range(op.n_sum)]
+    start = op.n_sum
+    for a in op.arities:
+        blocks.append(np.arange(start, start + a))               # mult node: a consecutive subnodes
+        start += a
+    return blocks
+
+
+def subnode_columns(model, l, kept):
+    """The subnode columns (of layer ``l - 1``'s outputs) that nodes ``kept`` of entry ``l`` own, in order."""
+    if l == 0:
+        return np.asarray(kept, dtype=int)
+    blocks = _node_blocks(model, l)
+    cols = [blocks[int(n)] for n in kept]
+    return np.concatenate(cols).astype(int) if cols else np.zeros(0, dtype=int)
+
+
 def select_nodes(model, node_th, x, by="attribution"):
     """Index arrays of the nodes to keep, one per node layer (``L + 1``), and the scores used.
 
@@ -101,9 +137,13 @@ def select_nodes(model, node_th, x, by="attribution"):
         node_score = scores.node_scores                           # (n_l,) per layer
     else:
         scores = _forward_norms(model, x)
-        node_score = [None] + [np.minimum(scores[l - 1].max(axis=0), scores[l].max(axis=1))
-                               for l in range(1, len(model.width) - 1)] + [None]
-    keep = [np.arange(model.width[0])]
+        node_score = [None]
+        for l in range(1, len(model.width) - 1):
+            into = scores[l - 1].max(axis=0)                      # (p_l,): largest edge into each subnode
+            into = np.array([into[c].max() for c in _node_blocks(model, l)])   # (n_l,)
+            node_score.append(np.minimum(into, scores[l].max(axis=1)))
+        node_score.append(None)
+    keep = [np.arange(model.width_in[0])]
     for l in range(1, len(model.width) - 1):
         kept = np.flatnonzero(node_score[l] > node_th)
         if kept.size == 0:
@@ -116,16 +156,42 @@ def select_nodes(model, node_th, x, by="attribution"):
 def subnetwork(model, keep):
     """A new model of ``model``'s class with the nodes ``keep[l]`` (index arrays) of every layer.
 
-    Each layer becomes ``layer.subset(keep[l], keep[l + 1])``: copies of the
-    kept edges' grids, coefficients, scales, masks and formulas. ``model`` is
-    not changed. The new model has no cache; ``kept_nodes`` holds ``keep``.
+    Each layer becomes ``layer.subset(keep[l], cols[l + 1])``: copies of the
+    kept edges' grids, coefficients, scales, masks and formulas, where
+    ``cols[l + 1]`` are the subnode columns the kept nodes own
+    (:func:`subnode_columns`; ``keep[l + 1]`` itself without multiplication
+    nodes). ``model`` is not changed. The new model has no cache;
+    ``kept_nodes`` holds ``keep``, ``kept_subnodes`` the columns (None at entry 0).
     """
+    from ..models import multnodes
     new = type(model).__new__(type(model))
-    new.width = [len(kp) for kp in keep]
+    keep = [np.asarray(kp, dtype=int) for kp in keep]
+    cols = [None] + [subnode_columns(model, l, keep[l]) for l in range(1, len(keep))]
     new.dtype, new.grid_eps, new.grad_input = model.dtype, model.grid_eps, None
+    ops = getattr(model, "nodes", None)
+    if ops is None:
+        new.width = [len(kp) for kp in keep]
+    else:
+        width, arities = [len(keep[0])], [[]]
+        for l in range(1, len(keep)):
+            op = ops[l - 1]
+            n_sum = len(keep[l]) if op is None else int(np.sum(keep[l] < op.n_sum))
+            ar = [] if op is None else [op.arities[n - op.n_sum] for n in keep[l] if n >= op.n_sum]
+            width.append(n_sum if not ar else [n_sum, len(ar)])
+            arities.append(ar)
+        flat = {a for per in arities for a in per}
+        arity = flat.pop() if len(flat) == 1 else ([list(per) for per in arities] if flat else 2)
+        multnodes.set_layout(new, width, arity)                 # width, width_in/out, nodes
+        if new.nodes is None:                                   # no mult node left: a plain KAN
+            for name in ("width_in", "width_out", "nodes", "mult_arity"):
+                new.__dict__.pop(name, None)
     new.config = dict(model.config, width=new.width)
-    new.layers = [layer.subset(keep[l], keep[l + 1]) for l, layer in enumerate(model.layers)]
-    new.kept_nodes = [np.asarray(kp) for kp in keep]
+    new.config.pop("mult_arity", None)
+    if new.nodes is not None:
+        new.config["mult_arity"] = new.mult_arity
+    new.layers = [layer.subset(keep[l], cols[l + 1]) for l, layer in enumerate(model.layers)]
+    new.kept_nodes = keep
+    new.kept_subnodes = cols
     kept_inputs = getattr(model, "kept_inputs", None)
     if kept_inputs is not None:
         new.kept_inputs = np.asarray(kept_inputs)[keep[0]]
@@ -196,7 +262,8 @@ def prune(model, node_th=1e-2, edge_th=3e-2, x=None, by="attribution"):
     if by == "attribution":
         small = [e <= edge_th for e in attribute(new, x0).edge_scores]
     else:
-        small = [n[np.ix_(keep[l], keep[l + 1])] < edge_th for l, n in enumerate(scores)]
+        small = [n[np.ix_(keep[l], new.kept_subnodes[l + 1])] < edge_th
+                 for l, n in enumerate(scores)]
     _mask_edges(new, small)
     new.forward(x0, check=False)
     return new
@@ -227,8 +294,10 @@ def prune_input(model, threshold=1e-2, x=None, active_inputs=None, verbose=False
         silent. ``kept_inputs`` (int array) names the kept inputs as columns of
         the data ``model`` takes (composed through earlier ``prune_input`` calls),
         ``input_scores`` holds the feature scores (None with ``active_inputs``).
+        ``kept_inputs`` survives ``refine``, ``copy`` and ``save``/``load``
+        (an int array ``kept_inputs`` in the checkpoint); ``input_scores`` only ``copy``.
     """
-    n0 = model.width[0]
+    n0 = model.width_in[0]
     threshold = _check_threshold(threshold, "threshold")
     if not isinstance(verbose, (bool, np.bool_)):
         raise TypeError(f"verbose must be True or False, got {verbose!r}")
@@ -248,7 +317,7 @@ def prune_input(model, threshold=1e-2, x=None, active_inputs=None, verbose=False
         kept = np.flatnonzero(scores > threshold)
         if kept.size == 0:
             kept = np.array([int(np.argmax(scores))])
-    new = subnetwork(model, [kept] + [np.arange(w) for w in model.width[1:]])
+    new = subnetwork(model, [kept] + [np.arange(w) for w in model.width_in[1:]])
     if getattr(model, "kept_inputs", None) is None:
         new.kept_inputs = kept.copy()
     new.input_scores = scores
@@ -294,10 +363,15 @@ def remove_node(model, l, i, mode="all"):
     outgoing ones ``(l, i, :)``, ``"all"`` both (an input has only outgoing,
     an output only incoming edges). Formula edges among them are dropped too.
     The width does not change; :func:`prune` removes nodes whose edges are all masked.
+
+    With multiplication nodes ``i`` counts the nodes of entry ``l``
+    (``width_in[l]``, sums first, then products), and a mult node's incoming
+    edges are those into each of its ``arity`` subnodes. (pykan's
+    ``remove_node(l, i, mode="down")`` counts subnodes there instead.)
     """
     L = len(model.layers)
     l = _check_index(l, "l (node layer)", L + 1)
-    i = _check_index(i, "i (node)", model.width[l])
+    i = _check_index(i, "i (node)", model.width_in[l])
     if mode not in ("all", "up", "down"):
         raise ValueError(f"mode must be 'all', 'up' or 'down', got {mode!r}")
     if mode == "down" and l == 0:
@@ -306,7 +380,7 @@ def remove_node(model, l, i, mode="all"):
         raise ValueError(f"mode='up' masks outgoing edges, which an output node (l = {L}) has none of")
     small = [np.zeros(lay.mask.shape, dtype=bool) for lay in model.layers]
     if mode in ("all", "down") and l > 0:
-        small[l - 1][:, i] = True
+        small[l - 1][:, subnode_columns(model, l, [i])] = True
     if mode in ("all", "up") and l < L:
         small[l][i, :] = True
     _mask_edges(model, small)

@@ -400,6 +400,13 @@ def load_kan(cls, path):
                 layer.symbolic = SymbolicEdges.from_arrays(sym, layer)
             except (TypeError, ValueError, KeyError, IndexError) as err:
                 raise ValueError(f"checkpoint {path!r}: {prefix}*: {err}") from None
+    if "kept_inputs" in arrays:                  # written by a model that prune_input made
+        n = model.width_in[0]
+        kept = take(arrays, "kept_inputs", (n,), np.int64, path)
+        if (kept < 0).any() or not (np.diff(kept) > 0).all():
+            raise ValueError(f"checkpoint {path!r}: kept_inputs must be increasing column indices "
+                             f">= 0, got {kept.tolist()}")
+        model.kept_inputs = kept.astype(int)
     no_leftovers(arrays, path)
     return model
 

@@ -96,14 +96,6 @@ def copy_model(model):
     return new
 
 
-def _no_mult(model, what):
-    """``NotImplementedError`` for what does not handle multiplication nodes yet."""
-    if model.nodes is not None:
-        raise NotImplementedError(f"{what} does not handle multiplication nodes yet (width "
-                                  f"{model.width}); a model with them can be trained, read "
-                                  f"and saved, not attributed or pruned yet")
-
-
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -533,6 +525,8 @@ class KAN(Network):
             if h is not None:
                 h = self._infer(h, l, l + 1)                        # no cache touched; mult nodes too
         new.config = dict(self.config, grid=_as_given(grids, new_grid))
+        if getattr(self, "kept_inputs", None) is not None:     # from prune_input: the same columns
+            new.kept_inputs = np.array(self.kept_inputs)
         return new
 
     # -- importance and pruning ---------------------------------------------------------
@@ -553,12 +547,12 @@ class KAN(Network):
 
         From samples ``x`` ``(B, width[0])`` (a forward pass that caches) or,
         without, the last :meth:`forward`. Returns an ``Attribution``:
-        ``node_scores[l]`` ``(width[l],)`` for ``l = 0 .. L``, ``edge_scores[l]``
-        ``(width[l], width[l+1])`` indexed ``[i, j]`` like ``mask`` (pykan's are
-        ``(out, in)``), and both per output. Also kept as ``self.attribution``.
+        ``node_scores[l]`` ``(width_in[l],)`` for ``l = 0 .. L``, ``edge_scores[l]``
+        ``(width_in[l], width_out[l+1])`` indexed ``[i, j]`` like ``mask`` (pykan's are
+        ``(out, in)``), ``subnode_scores`` (a multiplication node hands its score
+        to each factor, as pykan), and all per output. Also kept as ``self.attribution``.
         (:meth:`edge_scores` is the forward edge size ``mean_b |phi|``, not these.)
         """
-        _no_mult(self, "attribute()")
         from ..interpretation.attribution import attribute
         self.attribution = attribute(self, x)
         return self.attribution
@@ -588,20 +582,21 @@ class KAN(Network):
         before; masked edges stay zero during further training. See
         :mod:`numpykan.interpretation.pruning`.
 
+        Multiplication nodes are scored and kept as nodes: a kept one keeps
+        its ``arity`` subnode columns, and an entry left without any becomes an int.
+
         Returns
         -------
         KAN
-            With ``kept_nodes`` (index arrays per node layer) and a cache of
-            the forward pass on the samples.
+            With ``kept_nodes`` (index arrays per node layer), ``kept_subnodes``
+            (the subnode columns they own) and a cache of the forward pass on the samples.
         """
         node_th, edge_th = check_real(node_th, "node_th"), check_real(edge_th, "edge_th")
-        _no_mult(self, "prune()")
         from ..interpretation.pruning import prune
         return prune(self, node_th, edge_th, x, by)
 
     def prune_node(self, threshold=1e-2, x=None, by="attribution"):
         """pykan's ``prune_node``: a new KAN without the hidden nodes scoring ``<= threshold``."""
-        _no_mult(self, "prune_node()")
         from ..interpretation.pruning import prune_nodes
         return prune_nodes(self, threshold, x, by)
 
@@ -611,7 +606,6 @@ class KAN(Network):
         Returns the newly masked edges per layer (boolean ``(width[l], width[l+1])``);
         see :func:`numpykan.interpretation.pruning.prune_edges`.
         """
-        _no_mult(self, "prune_edge()")
         from ..interpretation.pruning import prune_edges
         return prune_edges(self, threshold, x, by)
 
@@ -621,7 +615,6 @@ class KAN(Network):
         The result takes ``x[:, kept]`` and says which columns it kept in
         ``kept_inputs``; see :func:`numpykan.interpretation.pruning.prune_input`.
         """
-        _no_mult(self, "prune_input()")
         from ..interpretation.pruning import prune_input
         return prune_input(self, threshold, x, active_inputs, verbose)
 
@@ -632,7 +625,6 @@ class KAN(Network):
 
     def remove_node(self, l, i, mode="all"):
         """Mask the edges into (``"down"``) and out of (``"up"``) node ``i`` of node layer ``l`` in place."""
-        _no_mult(self, "remove_node()")
         from ..interpretation.pruning import remove_node
         remove_node(self, l, i, mode)
 
@@ -688,6 +680,8 @@ class KAN(Network):
             arrays[f"layer{l}.mask"] = layer.mask
             if layer.symbolic is not None:
                 arrays.update(layer.symbolic.to_arrays(f"layer{l}.symbolic."))
+        if getattr(self, "kept_inputs", None) is not None:      # from prune_input
+            arrays["kept_inputs"] = np.asarray(self.kept_inputs, dtype=np.int64)
         return checkpoint.save_checkpoint(path, "KAN", self.config, arrays)
 
     @classmethod
