@@ -263,6 +263,7 @@ def _train_prune_symbolic(train_num, adam_steps, seed=0):
     return model, fits, rmse
 
 
+@pytest.mark.slow      # the same pipeline as tests/test_hellokan.py (L-BFGS there), which runs by default
 def test_end_to_end_train_prune_symbolic():
     model, fits, rmse = _train_prune_symbolic(train_num=1000, adam_steps=200)
     (formula,) = model.symbolic_formula(var_names=["x", "y"])
