@@ -221,6 +221,16 @@ def test_inputs_cast_first_then_checked(x, dtype, how):
     if not ok:
         refused(calls[how], "x", state)
         return
+    if how == "update_grid":
+        xc = x.astype(dtype)
+        span = float(np.max(xc.max(axis=0).astype(np.float64) - xc.min(axis=0)))
+        if span > np.finfo(dtype).max / 16:       # the knots (span + 2k intervals) may overflow
+            before = state()
+            try:
+                calls[how]()                            # fits, or is refused by name and undone
+            except ValueError as err:
+                assert "x" in str(err) and state() == before, err
+            return
     result = calls[how]()
     if how in ("forward", "predict", "call", "mlp"):
         assert result.dtype == dtype and np.isfinite(result).all()

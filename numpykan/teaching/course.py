@@ -204,12 +204,13 @@ def build(out, numbers=None, quick=False, execute_teacher=True, lessons_dir=None
     dict
         ``{"student": [paths], "teacher": [paths], "seconds": {name: s}}``.
     """
+    paths = lesson_paths(lessons_dir, numbers)          # the user's arguments first, then the tools
     (nbformat,) = _require("nbformat")
     out = Path(out)
     (out / "student").mkdir(parents=True, exist_ok=True)
     (out / "teacher").mkdir(parents=True, exist_ok=True)
     written = {"student": [], "teacher": [], "seconds": {}}
-    for path in lesson_paths(lessons_dir, numbers):
+    for path in paths:
         nb = read_notebook(path)
         name = path.stem + ".ipynb"
         student = out / "student" / name
