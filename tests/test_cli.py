@@ -10,7 +10,8 @@ import json
 import re
 import socket
 
-import pytest
+import matplotlib.font_manager  # noqa: F401  (matplotlib sets up its cache folder now, not inside
+import pytest                   # a test whose XDG_CACHE_HOME is that test's own tmp_path/cache)
 
 import numpykan as nk
 from numpykan import mnist as ds
