@@ -176,11 +176,7 @@ def subnode_owner(model):
         if op is None:
             out.append(None)
             continue
-        own = np.arange(op.n_sub)                              # (p,): sum nodes are their own
-        for m, a in enumerate(op.arities):
-            start = op.n_sum + sum(op.arities[:m])
-            own[start:start + a] = op.n_sum + m                # mult node m's block of a subnodes
-        out.append(own)
+        out.append(op.owner)                                   # (p,): sum nodes are their own
     return out
 
 

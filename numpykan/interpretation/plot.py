@@ -268,11 +268,9 @@ def plot_network(model, path=None, x=None, in_vars=None, out_vars=None, beta=3.0
             ax.scatter(xs[n_sum:], np.full(len(xs) - n_sum, l), s=60, marker="x", c="black", zorder=4)
             sx = node_x(op.n_sub)
             ax.scatter(sx[n_sum:], np.full(op.n_sub - n_sum, l - sub_dy), s=25, c="black", zorder=3)
-            start = n_sum
-            for m, a in enumerate(op.arities):
-                for r in range(start, start + a):
+            for m, cols in enumerate(op.factors):
+                for r in cols:
                     ax.plot([sx[r], xs[n_sum + m]], [l - sub_dy, l], color="black", lw=0.8)
-                start += a
     ins_h = 0.5                                                           # inset height (rows)
     for l, layer in enumerate(model.layers):
         I, O = layer.in_dim, layer.out_dim

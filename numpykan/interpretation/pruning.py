@@ -108,12 +108,7 @@ def _node_blocks(model, l):
     op = None if nodes is None else nodes[l - 1]
     if op is None:
         return [np.array([n]) for n in range(model.width_in[l])]
-    blocks = [np.array([n]) for n in range(op.n_sum)]
-    start = op.n_sum
-    for a in op.arities:
-        blocks.append(np.arange(start, start + a))               # mult node: a consecutive subnodes
-        start += a
-    return blocks
+    return [np.array([n]) for n in range(op.n_sum)] + list(op.factors)   # mult node: its factors
 
 
 def subnode_columns(model, l, kept):

@@ -483,10 +483,9 @@ def _sympy_edge(sp, name, a, b, c, d, u):
 def _products(subnodes, nodes, precision):
     """Node expressions after multiplication nodes: sum nodes as they are, products of subnodes."""
     out = list(subnodes[:nodes.n_sum])
-    start = nodes.n_sum
-    for a in nodes.arities:
+    for cols in nodes.factors:
         coef, terms = 1.0, []
-        for f in subnodes[start:start + a]:                    # c t (one term) or (expression)
+        for f in (subnodes[r] for r in cols):                  # c t (one term) or (expression)
             if not f.terms:
                 coef *= f.const
             elif f.const == 0.0 and len(f.terms) == 1:
@@ -496,18 +495,12 @@ def _products(subnodes, nodes, precision):
             else:
                 terms.append(f"({f.format(precision)})")
         out.append(_Affine(coef) if not terms or coef == 0.0 else _Affine(0.0, {"*".join(terms): coef}))
-        start += a
     return out
 
 
 def _sympy_products(sp, subnodes, nodes):
     """The sympy twin of :func:`_products`: sum nodes as they are, products of subnodes."""
-    out = list(subnodes[:nodes.n_sum])
-    start = nodes.n_sum
-    for a in nodes.arities:
-        out.append(sp.Mul(*subnodes[start:start + a]))
-        start += a
-    return out
+    return list(subnodes[:nodes.n_sum]) + [sp.Mul(*(subnodes[r] for r in cols)) for cols in nodes.factors]
 
 
 def symbolic_formula(model, var_names=None, precision=4, simplify=False, sympy=False):

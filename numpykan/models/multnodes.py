@@ -207,6 +207,10 @@ class MultNodes:
     groups : list of (cols, out)
         Mult nodes grouped by arity ``a``: ``cols (n_a, a)`` their subnode
         columns, ``out (n_a,)`` their node columns (``S + m``).
+    factors : list of ndarray
+        Per mult node ``m``, its subnode columns ``(a_m,)``, consecutive after the sum nodes'.
+    owner : ndarray, shape (S + sum(arities),)
+        ``owner[p]``: the node that subnode ``p`` feeds (a sum node's subnode is itself).
     """
 
     def __init__(self, n_sum, arities):
@@ -214,6 +218,9 @@ class MultNodes:
         self.n_sub = self.n_sum + sum(self.arities)
         self.n_nodes = self.n_sum + len(self.arities)
         starts = self.n_sum + np.concatenate([[0], np.cumsum(self.arities)[:-1]]).astype(int)
+        self.factors = [np.arange(s, s + a) for s, a in zip(starts, self.arities)]
+        self.owner = np.concatenate([np.arange(self.n_sum)] + [np.full(a, self.n_sum + m)
+                                                                for m, a in enumerate(self.arities)])
         self.groups = []
         for a in sorted(set(self.arities)):
             ms = np.flatnonzero(np.array(self.arities) == a)                # (n_a,)
