@@ -19,7 +19,7 @@ from ..training.regmetrics import apply_to_layer as apply_reg_grad
 from ..training.regmetrics import check_metric, layer_regularization
 from ..training.regularization import edge_norms
 from ..training.transaction import atomic
-from ..validation import check_kan_args, check_nonnegative, check_real
+from ..validation import check_kan_args, check_nonnegative
 from . import checkpoint, multnodes
 from .init import check_base_init
 from .layer import KANLayer, _check_dtype, check_grid_eps
@@ -485,12 +485,12 @@ class KAN(Network):
         grid_eps = self.grid_eps if grid_eps is None else check_grid_eps(grid_eps)
         h = self._input(x)
         new = []
-        for layer in self.layers:
+        for l, layer in enumerate(self.layers):
             grid, coef = layer._regrid(h, grid_eps)                 # nothing set yet
             new.append((layer, grid, coef))
             h = layer._infer(h, grid=grid, coef=coef)              # (B, O_l) with the new grid
-            if self.nodes is not None and self.nodes[len(new) - 1] is not None:
-                h = self.nodes[len(new) - 1].forward(h, cache=False)[0]   # through the mult nodes
+            if self.nodes is not None and self.nodes[l] is not None:
+                h = self.nodes[l].forward(h, cache=False)[0]       # through the mult nodes
             if not np.isfinite(h).all():
                 raise ValueError(f"x makes the input of layer {len(new)} non-finite: the grid "
                                  "update cannot place its knots; no layer was changed")
@@ -532,15 +532,8 @@ class KAN(Network):
     # -- importance and pruning ---------------------------------------------------------
     def edge_scores(self, x):
         """Edge sizes ``|phi_ij|_1 = mean_b |phi_ij(x_b)|`` per layer, from samples ``x``."""
-        h = self._input(x)
-        if self.nodes is not None:                             # through the multiplication nodes
-            self.forward(h, check=False)
-            return [edge_norms(layer.activations()) for layer in self.layers]
-        scores = []
-        for layer in self.layers:
-            h = layer.forward(h)
-            scores.append(edge_norms(layer.activations()))     # (I_l, O_l)
-        return scores
+        self.forward(x)                                        # every layer caches (mult nodes too)
+        return [edge_norms(layer.activations()) for layer in self.layers]   # (I_l, O_l) each
 
     def attribute(self, x=None):
         """pykan's backward attribution: node and edge scores; see :mod:`numpykan.interpretation.attribution`.
@@ -591,8 +584,7 @@ class KAN(Network):
             With ``kept_nodes`` (index arrays per node layer), ``kept_subnodes``
             (the subnode columns they own) and a cache of the forward pass on the samples.
         """
-        node_th, edge_th = check_real(node_th, "node_th"), check_real(edge_th, "edge_th")
-        from ..interpretation.pruning import prune
+        from ..interpretation.pruning import prune        # checks node_th, edge_th, by first
         return prune(self, node_th, edge_th, x, by)
 
     def prune_node(self, threshold=1e-2, x=None, by="attribution"):
