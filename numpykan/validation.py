@@ -115,11 +115,10 @@ def check_knots(G, k, grid_range, dtype, name="grid_range"):
     keeps 2 significant digits or more): ``(-1e308, 1e308)`` (an infinite span),
     ``(1e16, 1e16 + 4)`` (repeated knots), ``(-1e38, 3e38)`` in float32 are refused.
     """
-    from .splines.grids import _check_range
+    from .splines.grids import _check_range, uniform_knots64
     lo, hi = _check_range(grid_range, name)
-    j = np.arange(-k, G + k + 1, dtype=np.float64)                       # (n,)
     with np.errstate(over="ignore", invalid="ignore"):
-        t64 = lo + (hi - lo) * j / G                                       # (n,)
+        t64 = uniform_knots64(G, k, lo, hi)                                # (n,)
         t = t64.astype(dtype)
     if not np.isfinite(t).all():
         raise ValueError(f"{name} = ({lo}, {hi}) with G = {G}, k = {k}: the extended knots "

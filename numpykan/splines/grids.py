@@ -89,6 +89,16 @@ def _check_x(x, n_in, name="x", kinds="fiu"):
 # knots
 # ---------------------------------------------------------------------------
 
+def uniform_knots64(G, k, lo, hi):
+    """``t_j = lo + (j - k) (hi - lo) / G``, ``j = 0 .. G + 2k``, in float64, unchecked (may overflow).
+
+    The one formula of the uniform knots: :func:`uniform_grid` and the model's
+    constructor check (:func:`numpykan.validation.check_knots`) both use it.
+    """
+    j = np.arange(-k, G + k + 1, dtype=np.float64)      # (n,)
+    return lo + (hi - lo) * j / G                        # (n,)
+
+
 def uniform_grid(G, k, grid_range=(-1.0, 1.0), dtype=np.float64):
     """Uniform knot vector: ``G`` intervals over ``grid_range``, extended by ``k`` on each side.
 
@@ -117,9 +127,8 @@ def uniform_grid(G, k, grid_range=(-1.0, 1.0), dtype=np.float64):
     G = _check_int(G, "G", 1)
     k = _check_int(k, "k", 0)
     lo, hi = _check_range(grid_range)
-    j = np.arange(-k, G + k + 1, dtype=np.float64)      # (n,)
     with np.errstate(over="ignore", invalid="ignore"):
-        t = (lo + (hi - lo) * j / G).astype(dtype)       # (n,)
+        t = uniform_knots64(G, k, lo, hi).astype(dtype)  # (n,)
     if not np.isfinite(t).all() or not (np.diff(t) > 0).all():
         raise ValueError(f"grid_range {tuple(grid_range)} with G = {G}, k = {k} gives knots that are "
                          f"not finite and strictly increasing in {np.dtype(dtype).name} (too wide, "
