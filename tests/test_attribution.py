@@ -15,6 +15,25 @@ REASON = ("the pykan comparison needs torch==2.13.0 and pykan 0.2.8: "
           'pip install -e ".[pykan]" && pip install --no-deps pykan==0.2.8')
 
 
+def _gap_to_pykan(pk, a, L, edges_all=False, subnodes=False):
+    """Largest |pykan - numpykan| over node scores, edge scores (pykan's are (out, in)) and,
+    if asked, per-output edge scores and subnode scores of one attribution ``a`` of L layers."""
+    def arr(t):
+        return t.detach().numpy()
+    pairs = []
+    for l in range(L + 1):
+        pairs += [(arr(pk.node_scores[l]), a.node_scores[l]),
+                  (arr(pk.node_scores_all[l]), a.node_scores_all[l])]
+    for l in range(L):
+        pairs.append((arr(pk.edge_scores[l]).T, a.edge_scores[l]))
+        if edges_all:
+            pairs.append((arr(pk.edge_scores_all[l]).transpose(0, 2, 1), a.edge_scores_all[l]))
+        if subnodes:
+            pairs += [(arr(pk.subnode_scores[l]), a.subnode_scores[l + 1]),
+                      (arr(pk.subnode_scores_all[l]), a.subnode_scores_all[l + 1])]
+    return max(float(np.abs(theirs - ours).max()) for theirs, ours in pairs)
+
+
 def _randomized(model, seed=0, scale=0.4):
     """Coefficients and scales like a trained model's (the initial splines are nearly flat)."""
     rng = np.random.default_rng(seed)
@@ -166,14 +185,7 @@ def test_attribution_equals_pykans(tk, width):
     pk = nk.interop.to_pykan(model)
     pk(torch.tensor(x))                                       # pykan keeps the activations
     pk.attribute()
-    gap = 0.0
-    for l in range(len(width)):
-        gap = max(gap, np.abs(pk.node_scores[l].detach().numpy() - a.node_scores[l]).max())
-        gap = max(gap, np.abs(pk.node_scores_all[l].detach().numpy() - a.node_scores_all[l]).max())
-    for l in range(len(width) - 1):
-        gap = max(gap, np.abs(pk.edge_scores[l].detach().numpy().T - a.edge_scores[l]).max())
-        gap = max(gap, np.abs(pk.edge_scores_all[l].detach().numpy().transpose(0, 2, 1)
-                              - a.edge_scores_all[l]).max())
+    gap = _gap_to_pykan(pk, a, len(width) - 1, edges_all=True)
     assert gap < 1e-12, gap                                   # measured ~4e-16
     np.testing.assert_allclose(pk.feature_score.detach().numpy(), model.feature_score, rtol=1e-12)
 
@@ -231,15 +243,7 @@ def test_attribution_through_mult_nodes_equals_pykans(tk, width, arity):
     pk = nk.interop.to_pykan(model)
     pk(torch.tensor(x))
     pk.attribute(plot=False)
-    gap = 0.0
-    for l in range(len(width)):
-        gap = max(gap, np.abs(pk.node_scores[l].detach().numpy() - a.node_scores[l]).max())
-        gap = max(gap, np.abs(pk.node_scores_all[l].detach().numpy() - a.node_scores_all[l]).max())
-    for l in range(len(width) - 1):
-        gap = max(gap, np.abs(pk.edge_scores[l].detach().numpy().T - a.edge_scores[l]).max())
-        gap = max(gap, np.abs(pk.subnode_scores[l].detach().numpy() - a.subnode_scores[l + 1]).max())
-        gap = max(gap, np.abs(pk.subnode_scores_all[l].detach().numpy()
-                              - a.subnode_scores_all[l + 1]).max())
+    gap = _gap_to_pykan(pk, a, len(width) - 1, subnodes=True)
     assert gap < 1e-12, gap                                   # measured ~2e-15
     assert [e.shape for e in a.edge_scores] == [(model.width_in[l], model.width_out[l + 1])
                                                 for l in range(len(width) - 1)]
